@@ -1,0 +1,57 @@
+# The two commands a new user needs:  `make run` (chat with the assistant)  and  `make test`.
+# Each builds only what is missing or out of date, so running it again is fast.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+MODEL := models/assistant.tar.gz
+KNOWLEDGE_DB := var/knowledge.db
+KNOWLEDGE_FILES := $(shell find knowledge -name '*.yml')
+STORE_CODE := actions/models.py actions/knowledge_files.py actions/loader.py
+TRAINING_FILES := config.yml domain.yml $(wildcard data/*.yml)
+
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 2
+
+.PHONY: help install knowledge train run serve test clean
+
+help: ## List the commands
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(INSTALLED): requirements.txt constraints.txt scripts/find-python
+	@python=$$(scripts/find-python) || exit 1; \
+	  echo "==> Creating the virtual environment in $(VENV) with $$python"; \
+	  "$$python" -m venv $(VENV)
+	@echo "==> Installing Rasa and the other dependencies (a few minutes the first time)"
+	$(BIN)/pip install --upgrade --progress-bar on "pip<24.1" wheel
+	$(BIN)/pip install --progress-bar on -r requirements.txt -c constraints.txt
+	@touch $@
+
+install: $(INSTALLED) ## Create .venv with Python 3.10 and install the pinned dependencies
+
+$(KNOWLEDGE_DB): $(INSTALLED) $(KNOWLEDGE_FILES) $(STORE_CODE)
+	@echo "==> Building the knowledge store from knowledge/"
+	$(BIN)/python -m actions.loader
+
+knowledge: $(KNOWLEDGE_DB) ## Check the knowledge files and build the knowledge store
+
+$(MODEL): $(INSTALLED) $(TRAINING_FILES)
+	@echo "==> Training the model (training data or config changed)"
+	$(BIN)/rasa train --fixed-model-name assistant --out models
+
+train: $(MODEL) ## Train the model, only if the training data or config changed
+
+run: $(KNOWLEDGE_DB) $(MODEL) ## Chat in the terminal (rasa shell); REST on http://localhost:5005
+	@scripts/run.sh shell
+
+serve: $(KNOWLEDGE_DB) $(MODEL) ## Run the servers without a terminal chat (REST on port 5005)
+	@scripts/run.sh serve
+
+test: $(KNOWLEDGE_DB) $(MODEL) ## Run the whole test suite
+	$(BIN)/python -m pytest
+
+clean: ## Remove the trained model, the knowledge store and test results
+	rm -rf models var results .rasa
