@@ -1,0 +1,266 @@
+"""The knowledge store's tables.
+
+The schema is multi-trial: nothing here names a trial, an arm or a figure. Every row that
+states a fact is `Cited`: it links to the sources it comes from, so an answer can always say
+where its figures come from.
+"""
+
+from __future__ import annotations
+
+from typing import List, Optional
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, declarative_base, declared_attr, relationship
+
+Base = declarative_base()
+
+
+class Source(Base):
+    """A publication or document that figures and facts come from."""
+
+    __tablename__ = "sources"
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    key: Mapped[str] = Column(String(64), unique=True, nullable=False)
+    citation: Mapped[str] = Column(Text, nullable=False)
+    short_citation: Mapped[str] = Column(Text, nullable=False)
+    link: Mapped[Optional[str]] = Column(Text)
+    published: Mapped[str] = Column(String(32), nullable=False)
+
+
+class Cited:
+    """Mixin: gives a table a many-to-many link to `Source`, through its own link table."""
+
+    @declared_attr
+    def sources(cls) -> Mapped[List[Source]]:
+        link_table = Table(
+            f"{cls.__tablename__}_sources",
+            Base.metadata,
+            Column(
+                "row_id",
+                ForeignKey(f"{cls.__tablename__}.id", ondelete="CASCADE"),
+                primary_key=True,
+            ),
+            Column(
+                "source_id", ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True
+            ),
+        )
+        return relationship(Source, secondary=link_table, order_by=Source.key)
+
+
+class Treatment(Cited, Base):
+    """A medicine, shared by every trial that uses it."""
+
+    __tablename__ = "treatments"
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    key: Mapped[str] = Column(String(64), unique=True, nullable=False)
+    name: Mapped[str] = Column(String(200), nullable=False)
+    aliases: Mapped[List[str]] = Column(JSON, nullable=False, default=list)
+    what_it_is: Mapped[str] = Column(Text, nullable=False)
+    how_it_works: Mapped[str] = Column(Text, nullable=False)
+
+    guidance: Mapped[List["Guidance"]] = relationship(
+        "Guidance", back_populates="treatment", order_by="Guidance.position"
+    )
+
+
+class Trial(Cited, Base):
+    """One clinical trial and its design."""
+
+    __tablename__ = "trials"
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    key: Mapped[str] = Column(String(64), unique=True, nullable=False)
+    name: Mapped[str] = Column(String(200), nullable=False)
+    is_default: Mapped[bool] = Column(Boolean, nullable=False, default=False)
+    aliases: Mapped[List[str]] = Column(JSON, nullable=False, default=list)
+    title: Mapped[str] = Column(Text, nullable=False)
+    registration: Mapped[Optional[str]] = Column(String(64))
+    design: Mapped[str] = Column(Text, nullable=False)
+    population: Mapped[str] = Column(Text, nullable=False)
+    people_randomised: Mapped[Optional[int]] = Column(Integer)
+    allocation: Mapped[str] = Column(Text, nullable=False)
+    conclusion: Mapped[str] = Column(Text, nullable=False)
+
+    arms: Mapped[List["Arm"]] = relationship(
+        "Arm", back_populates="trial", order_by="Arm.position", cascade="all, delete-orphan"
+    )
+    endpoints: Mapped[List["Endpoint"]] = relationship(
+        "Endpoint",
+        back_populates="trial",
+        order_by="Endpoint.position",
+        cascade="all, delete-orphan",
+    )
+    safety_findings: Mapped[List["SafetyFinding"]] = relationship(
+        "SafetyFinding",
+        back_populates="trial",
+        order_by="SafetyFinding.position",
+        cascade="all, delete-orphan",
+    )
+
+
+class Arm(Cited, Base):
+    """A treatment group in a trial (e.g. the experimental drug, or the comparator)."""
+
+    __tablename__ = "arms"
+    __table_args__ = (UniqueConstraint("trial_id", "key"),)
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    trial_id: Mapped[int] = Column(ForeignKey("trials.id", ondelete="CASCADE"), nullable=False)
+    treatment_id: Mapped[int] = Column(ForeignKey("treatments.id"), nullable=False)
+    key: Mapped[str] = Column(String(64), nullable=False)
+    name: Mapped[str] = Column(String(200), nullable=False)
+    role: Mapped[str] = Column(String(32), nullable=False)
+    dose: Mapped[Optional[str]] = Column(Text)
+    schedule: Mapped[Optional[str]] = Column(Text)
+    people_analysed: Mapped[Optional[int]] = Column(Integer)
+    note: Mapped[Optional[str]] = Column(Text)
+    position: Mapped[int] = Column(Integer, nullable=False, default=0)
+
+    trial: Mapped[Trial] = relationship(Trial, back_populates="arms")
+    treatment: Mapped[Treatment] = relationship(Treatment)
+
+
+class Endpoint(Base):
+    """Something a trial measured, with a plain-language definition."""
+
+    __tablename__ = "endpoints"
+    __table_args__ = (UniqueConstraint("trial_id", "key"),)
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    trial_id: Mapped[int] = Column(ForeignKey("trials.id", ondelete="CASCADE"), nullable=False)
+    key: Mapped[str] = Column(String(64), nullable=False)
+    topic: Mapped[str] = Column(String(64), nullable=False, index=True)
+    name: Mapped[str] = Column(Text, nullable=False)
+    outcome_phrase: Mapped[str] = Column(Text, nullable=False)
+    definition: Mapped[str] = Column(Text, nullable=False)
+    is_primary: Mapped[bool] = Column(Boolean, nullable=False, default=False)
+    category: Mapped[str] = Column(String(32), nullable=False)
+    in_caveat: Mapped[bool] = Column(Boolean, nullable=False, default=False)
+    better_when: Mapped[str] = Column(String(16), nullable=False)
+    position: Mapped[int] = Column(Integer, nullable=False, default=0)
+
+    trial: Mapped[Trial] = relationship(Trial, back_populates="endpoints")
+    results: Mapped[List["Result"]] = relationship(
+        "Result",
+        back_populates="endpoint",
+        order_by="Result.position",
+        cascade="all, delete-orphan",
+    )
+    comparisons: Mapped[List["Comparison"]] = relationship(
+        "Comparison",
+        back_populates="endpoint",
+        order_by="Comparison.position",
+        cascade="all, delete-orphan",
+    )
+
+
+class Result(Cited, Base):
+    """One arm's figure for one endpoint.
+
+    `value` is empty only when the endpoint does not apply to the arm; `not_applicable` then
+    says why (an injected drug has no infusion reactions).
+    """
+
+    __tablename__ = "results"
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    endpoint_id: Mapped[int] = Column(
+        ForeignKey("endpoints.id", ondelete="CASCADE"), nullable=False
+    )
+    arm_id: Mapped[int] = Column(ForeignKey("arms.id", ondelete="CASCADE"), nullable=False)
+    value: Mapped[Optional[float]] = Column(Float)
+    unit: Mapped[Optional[str]] = Column(String(32))
+    count: Mapped[Optional[int]] = Column(Integer)
+    denominator: Mapped[Optional[int]] = Column(Integer)
+    timepoint: Mapped[Optional[str]] = Column(String(64))
+    estimate: Mapped[Optional[str]] = Column(String(64))
+    not_applicable: Mapped[Optional[str]] = Column(Text)
+    position: Mapped[int] = Column(Integer, nullable=False, default=0)
+
+    endpoint: Mapped[Endpoint] = relationship(Endpoint, back_populates="results")
+    arm: Mapped[Arm] = relationship(Arm)
+
+
+class Comparison(Cited, Base):
+    """A between-arm comparison: a ratio with its confidence interval, and/or a p-value."""
+
+    __tablename__ = "comparisons"
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    endpoint_id: Mapped[int] = Column(
+        ForeignKey("endpoints.id", ondelete="CASCADE"), nullable=False
+    )
+    experimental_arm_id: Mapped[int] = Column(ForeignKey("arms.id"), nullable=False)
+    comparator_arm_id: Mapped[int] = Column(ForeignKey("arms.id"), nullable=False)
+    measure: Mapped[Optional[str]] = Column(String(64))
+    value: Mapped[Optional[float]] = Column(Float)
+    ci_lower: Mapped[Optional[float]] = Column(Float)
+    ci_upper: Mapped[Optional[float]] = Column(Float)
+    ci_level: Mapped[Optional[float]] = Column(Float)
+    relative_change: Mapped[Optional[float]] = Column(Float)
+    p_value: Mapped[Optional[float]] = Column(Float)
+    p_value_is_upper_bound: Mapped[bool] = Column(Boolean, nullable=False, default=False)
+    position: Mapped[int] = Column(Integer, nullable=False, default=0)
+
+    endpoint: Mapped[Endpoint] = relationship(Endpoint, back_populates="comparisons")
+    experimental_arm: Mapped[Arm] = relationship(Arm, foreign_keys=[experimental_arm_id])
+    comparator_arm: Mapped[Arm] = relationship(Arm, foreign_keys=[comparator_arm_id])
+
+
+class SafetyFinding(Cited, Base):
+    """A safety statement from a trial that is not a single figure (e.g. autoimmunity)."""
+
+    __tablename__ = "safety_findings"
+    __table_args__ = (UniqueConstraint("trial_id", "key"),)
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    trial_id: Mapped[int] = Column(ForeignKey("trials.id", ondelete="CASCADE"), nullable=False)
+    arm_id: Mapped[Optional[int]] = Column(ForeignKey("arms.id"))
+    key: Mapped[str] = Column(String(64), nullable=False)
+    topic: Mapped[str] = Column(String(64), nullable=False)
+    statement: Mapped[str] = Column(Text, nullable=False)
+    in_caveat: Mapped[bool] = Column(Boolean, nullable=False, default=False)
+    position: Mapped[int] = Column(Integer, nullable=False, default=0)
+
+    trial: Mapped[Trial] = relationship(Trial, back_populates="safety_findings")
+    arm: Mapped[Optional[Arm]] = relationship(Arm)
+
+
+class Guidance(Cited, Base):
+    """Monitoring and safety guidance for a medicine, from its label or a regulator."""
+
+    __tablename__ = "guidance"
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    treatment_id: Mapped[int] = Column(ForeignKey("treatments.id"), nullable=False)
+    key: Mapped[str] = Column(String(64), unique=True, nullable=False)
+    topic: Mapped[str] = Column(String(64), nullable=False)
+    text: Mapped[str] = Column(Text, nullable=False)
+    in_caveat: Mapped[bool] = Column(Boolean, nullable=False, default=False)
+    position: Mapped[int] = Column(Integer, nullable=False, default=0)
+
+    treatment: Mapped[Treatment] = relationship(Treatment, back_populates="guidance")
+
+
+class GlossaryTerm(Cited, Base):
+    """A word explained in plain language."""
+
+    __tablename__ = "glossary"
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    term: Mapped[str] = Column(String(200), unique=True, nullable=False)
+    aliases: Mapped[List[str]] = Column(JSON, nullable=False, default=list)
+    meaning: Mapped[str] = Column(Text, nullable=False)

@@ -1,0 +1,41 @@
+"""Shared fixtures: a knowledge store built from the project's files."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from actions.database import DB_URL_VARIABLE
+from actions.loader import DEFAULT_KNOWLEDGE_DIR, load_knowledge
+from actions.store import KnowledgeStore
+
+
+@pytest.fixture(scope="session")
+def knowledge_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A SQLite knowledge store built from the real knowledge files, once per test run."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('store') / 'knowledge.db'}"
+    load_knowledge(DEFAULT_KNOWLEDGE_DIR, url)
+    return url
+
+
+@pytest.fixture
+def store(knowledge_url: str):
+    with KnowledgeStore.open(knowledge_url) as opened:
+        yield opened
+
+
+@pytest.fixture
+def use_store(knowledge_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Point the actions at the test store, as `KNOWLEDGE_DB_URL` does in production."""
+    monkeypatch.setenv(DB_URL_VARIABLE, knowledge_url)
+    return knowledge_url
+
+
+@pytest.fixture
+def knowledge_copy(tmp_path: Path) -> Path:
+    """A copy of the knowledge files that a test may break."""
+    target = tmp_path / "knowledge"
+    shutil.copytree(DEFAULT_KNOWLEDGE_DIR, target)
+    return target
