@@ -1,0 +1,49 @@
+"""Find which known name a person meant, allowing for typos and other words for the same thing."""
+
+from __future__ import annotations
+
+import re
+from difflib import SequenceMatcher
+from typing import Mapping, Optional, TypeVar
+
+T = TypeVar("T")
+
+FUZZY_CUTOFF = 0.84
+SHORTEST_FUZZY_NAME = 5  # short names ("IFN", "CI") must be written exactly
+LONGEST_PHRASE = 4
+
+
+def normalise(text: str) -> str:
+    """Lower case, punctuation as spaces: "Interferon-beta-1a?" -> "interferon beta 1a"."""
+    return " ".join(re.sub(r"[^\w%]+", " ", text.casefold()).split())
+
+
+def find_mention(text: str, names: Mapping[str, T]) -> Optional[T]:
+    """The thing whose name (or alias) `text` is, or mentions; None when nothing is close.
+
+    An exact name wins, then the longest name found inside the text, then the closest spelling
+    of a short run of words in the text.
+    """
+    wanted = normalise(text)
+    vocabulary = {normalise(name): thing for name, thing in names.items() if normalise(name)}
+    if not wanted or not vocabulary:
+        return None
+    if wanted in vocabulary:
+        return vocabulary[wanted]
+    padded = f" {wanted} "
+    for name in sorted(vocabulary, key=len, reverse=True):
+        if f" {name} " in padded:
+            return vocabulary[name]
+
+    words = wanted.split()
+    best_score, best = 0.0, None
+    for size in range(1, LONGEST_PHRASE + 1):
+        for start in range(len(words) - size + 1):
+            phrase = " ".join(words[start : start + size])
+            for name, thing in vocabulary.items():
+                if len(name) < SHORTEST_FUZZY_NAME:
+                    continue
+                score = SequenceMatcher(None, phrase, name).ratio()
+                if score > best_score:
+                    best_score, best = score, thing
+    return best if best_score >= FUZZY_CUTOFF else None

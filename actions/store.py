@@ -1,0 +1,131 @@
+"""Questions the assistant asks of the knowledge store.
+
+Each method is one query in SQLAlchemy 2.0 style. A `KnowledgeStore` lives for one answer:
+open it with `KnowledgeStore.open()`, which also turns a missing or unreachable database
+into `StoreUnavailable`.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator, Optional
+
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from actions.database import StoreUnavailable, reading_engine
+from actions.matching import find_mention
+from actions.models import (
+    Arm,
+    Endpoint,
+    GlossaryTerm,
+    Guidance,
+    SafetyFinding,
+    Source,
+    Treatment,
+    Trial,
+)
+
+
+class KnowledgeStore:
+    """Read-only access to trials, results, guidance and glossary within one session."""
+
+    def __init__(self, session: Session):
+        self.session = session
+
+    @classmethod
+    @contextmanager
+    def open(cls, url: Optional[str] = None) -> Iterator["KnowledgeStore"]:
+        try:
+            with Session(reading_engine(url), future=True) as session:
+                yield cls(session)
+        except SQLAlchemyError as error:
+            raise StoreUnavailable(f"The knowledge store could not be read: {error}") from error
+
+    def trial(self, key: Optional[str] = None) -> Trial:
+        """The trial with `key`, or the default trial (the one marked default, else the first)."""
+        query = select(Trial)
+        query = query.where(Trial.key == key) if key else query.order_by(Trial.is_default.desc(), Trial.key)
+        trial = self.session.execute(query.limit(1)).scalars().first()
+        if trial is None:
+            raise StoreUnavailable(f"The knowledge store has no trial {key or ''}".strip())
+        return trial
+
+    def trials(self) -> list[Trial]:
+        return list(self.session.execute(select(Trial).order_by(Trial.key)).scalars())
+
+    def endpoints_on(self, trial: Trial, topic: str) -> list[Endpoint]:
+        query = (
+            select(Endpoint)
+            .where(Endpoint.trial_id == trial.id, Endpoint.topic == topic)
+            .order_by(Endpoint.position)
+        )
+        return list(self.session.execute(query).scalars())
+
+    def caveat_endpoints(self, trial: Trial) -> list[Endpoint]:
+        query = (
+            select(Endpoint)
+            .where(Endpoint.trial_id == trial.id, Endpoint.in_caveat.is_(True))
+            .order_by(Endpoint.position)
+        )
+        return list(self.session.execute(query).scalars())
+
+    def primary_endpoints(self, trial: Trial) -> list[Endpoint]:
+        query = (
+            select(Endpoint)
+            .where(Endpoint.trial_id == trial.id, Endpoint.is_primary.is_(True))
+            .order_by(Endpoint.position)
+        )
+        return list(self.session.execute(query).scalars())
+
+    def findings(
+        self, trial: Trial, topic: Optional[str] = None, in_caveat: Optional[bool] = None
+    ) -> list[SafetyFinding]:
+        query = select(SafetyFinding).where(SafetyFinding.trial_id == trial.id)
+        if topic is not None:
+            query = query.where(SafetyFinding.topic == topic)
+        if in_caveat is not None:
+            query = query.where(SafetyFinding.in_caveat.is_(in_caveat))
+        return list(self.session.execute(query.order_by(SafetyFinding.position)).scalars())
+
+    def guidance(
+        self, treatment: Treatment, topic: Optional[str] = None, in_caveat: Optional[bool] = None
+    ) -> list[Guidance]:
+        query = select(Guidance).where(Guidance.treatment_id == treatment.id)
+        if topic is not None:
+            query = query.where(Guidance.topic == topic)
+        if in_caveat is not None:
+            query = query.where(Guidance.in_caveat.is_(in_caveat))
+        return list(self.session.execute(query.order_by(Guidance.position)).scalars())
+
+    def topics(self, trial: Trial) -> set[str]:
+        """Every topic this trial has figures or findings on."""
+        endpoint_topics = select(Endpoint.topic).where(Endpoint.trial_id == trial.id)
+        finding_topics = select(SafetyFinding.topic).where(SafetyFinding.trial_id == trial.id)
+        return set(self.session.execute(endpoint_topics.union(finding_topics)).scalars())
+
+    def find_treatment(self, words: str) -> Optional[Treatment]:
+        """The treatment that `words` names or mentions, by name, alias or near spelling."""
+        treatments = self.session.execute(select(Treatment)).scalars()
+        names = {name: t for t in treatments for name in (t.name, t.key, *t.aliases)}
+        return find_mention(words, names)
+
+    def find_glossary_term(self, words: str) -> Optional[GlossaryTerm]:
+        terms = self.session.execute(select(GlossaryTerm)).scalars()
+        names = {name: term for term in terms for name in (term.term, *term.aliases)}
+        return find_mention(words, names)
+
+    def glossary_words(self) -> list[str]:
+        return list(self.session.execute(select(GlossaryTerm.term).order_by(GlossaryTerm.term)).scalars())
+
+    def arms_for(self, trial: Trial, treatment: Treatment) -> list[Arm]:
+        query = (
+            select(Arm)
+            .where(Arm.trial_id == trial.id, Arm.treatment_id == treatment.id)
+            .order_by(Arm.position)
+        )
+        return list(self.session.execute(query).scalars())
+
+    def sources(self) -> list[Source]:
+        return list(self.session.execute(select(Source).order_by(Source.key)).scalars())

@@ -1,0 +1,95 @@
+"""Store queries: the default trial, topics, treatments and words people use for them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from actions.database import StoreUnavailable
+from actions.models import Arm, Comparison, GlossaryTerm, Guidance, Result, SafetyFinding, Treatment, Trial
+from actions.store import KnowledgeStore
+
+
+def test_the_default_trial_is_the_one_marked_default(store: KnowledgeStore) -> None:
+    trial = store.trial()
+    assert trial.is_default
+    assert store.trial(trial.key) is trial
+
+
+def test_an_unknown_trial_is_an_error_not_a_guess(store: KnowledgeStore) -> None:
+    with pytest.raises(StoreUnavailable):
+        store.trial("no-such-trial")
+
+
+def test_a_topic_brings_its_endpoints_with_results_for_each_main_arm(store: KnowledgeStore) -> None:
+    trial = store.trial()
+    endpoints = store.endpoints_on(trial, "relapse")
+    assert endpoints
+    arms_with_results = {result.arm.key for result in endpoints[0].results}
+    main_arms = {arm.key for arm in trial.arms if arm.role != "exploratory"}
+    assert arms_with_results == main_arms
+
+
+def test_the_topics_cover_every_outcome_the_conversation_asks_about(store: KnowledgeStore) -> None:
+    expected = {"relapse", "relapse_free", "relapse_rate", "disability", "infusion_reactions", "infections", "autoimmunity"}
+    assert expected <= store.topics(store.trial())
+
+
+def test_every_fact_in_the_store_has_a_source(store: KnowledgeStore) -> None:
+    for model in (Trial, Arm, Result, Comparison, SafetyFinding, Guidance, Treatment, GlossaryTerm):
+        for row in store.session.execute(select(model)).scalars():
+            assert row.sources, f"{model.__name__} {getattr(row, 'key', row.id)} has no source"
+
+
+@pytest.mark.parametrize(
+    "words, treatment",
+    [
+        ("alemtuzumab", "alemtuzumab"),
+        ("Lemtrada", "alemtuzumab"),
+        ("the drip", "alemtuzumab"),
+        ("alemtuzamab", "alemtuzumab"),
+        ("alemtuzumb", "alemtuzumab"),
+        ("how many relapsed on lemtrda?", "alemtuzumab"),
+        ("Rebif", "interferon beta-1a"),
+        ("interferon beta 1a", "interferon beta-1a"),
+        ("Interferon-beta-1a", "interferon beta-1a"),
+        ("the injections", "interferon beta-1a"),
+        ("interferom", "interferon beta-1a"),
+        ("and for rebiff?", "interferon beta-1a"),
+    ],
+)
+def test_people_s_words_for_a_treatment_are_recognised(store: KnowledgeStore, words: str, treatment: str) -> None:
+    found = store.find_treatment(words)
+    assert found is not None and found.name == treatment
+
+
+@pytest.mark.parametrize(
+    "words", ["how many people relapsed", "infections", "what were the main endpoints", "", "?!"]
+)
+def test_words_that_name_no_treatment_find_none(store: KnowledgeStore, words: str) -> None:
+    assert store.find_treatment(words) is None
+
+
+@pytest.mark.parametrize(
+    "words, term",
+    [("randomized", "randomised"), ("CD 52", "CD52"), ("a flare-up", "relapse"), ("SAD", "sustained accumulation of disability")],
+)
+def test_glossary_words_are_found_by_alias_and_spelling(store: KnowledgeStore, words: str, term: str) -> None:
+    found = store.find_glossary_term(words)
+    assert found is not None and found.term == term
+
+
+def test_a_missing_embedded_database_is_reported_not_created(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.db"
+    with pytest.raises(StoreUnavailable, match="has not been built"):
+        with KnowledgeStore.open(f"sqlite:///{missing}"):
+            pass
+    assert not missing.exists()
+
+
+def test_an_unreachable_database_server_is_reported() -> None:
+    with pytest.raises(StoreUnavailable):
+        with KnowledgeStore.open("postgresql://nobody@127.0.0.1:9/none?connect_timeout=2") as store:
+            store.trial()
