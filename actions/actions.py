@@ -1,0 +1,124 @@
+"""Rasa custom actions: work out what was asked, and answer it from the knowledge store.
+
+The conversation contract (intents, entities, topics) is in docs/conversation-design.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Callable, Optional, TypeVar
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.answers import compose_answer, define_term
+from actions.database import StoreUnavailable
+from actions.models import Treatment
+from actions.store import KnowledgeStore
+
+logger = logging.getLogger(__name__)
+
+QUESTION_PREFIX = "ask_"
+NOT_TOPICS = {"ask_definition", "ask_capabilities"}
+FOLLOW_UP = "inform_treatment"
+WHAT_IS_TREATMENT = "what_is_treatment"
+T = TypeVar("T")
+
+
+def topic_asked(tracker: Tracker) -> Optional[str]:
+    """The topic of the latest message, or of the conversation so far for a follow-up.
+
+    `ask_relapse` asks about "relapse". A follow-up such as "and on interferon?" names no
+    topic, so the remembered one is used, unless it names an outcome ("and the flare-ups?");
+    with nothing remembered, it asks what the named treatment is.
+    """
+    intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
+    if intent.startswith(QUESTION_PREFIX) and intent not in NOT_TOPICS:
+        return intent[len(QUESTION_PREFIX) :]
+    outcome = next(tracker.get_latest_entity_values("outcome"), None)
+    remembered = outcome or tracker.get_slot("topic")
+    if remembered is None and intent == FOLLOW_UP:
+        return WHAT_IS_TREATMENT  # "what about Lemtrada?" as a first question
+    return remembered
+
+
+def treatment_asked(store: KnowledgeStore, tracker: Tracker) -> Optional[Treatment]:
+    """The treatment named in the latest message (even misspelt), else the one talked about."""
+    for value in tracker.get_latest_entity_values("treatment"):
+        treatment = store.find_treatment(str(value))
+        if treatment is not None:
+            return treatment
+    text = tracker.latest_message.get("text") or ""
+    if not text.startswith("/"):  # a button's payload names an intent, not a treatment
+        treatment = store.find_treatment(text)
+        if treatment is not None:
+            return treatment
+    remembered = tracker.get_slot("treatment")
+    return store.find_treatment(remembered) if remembered else None
+
+
+async def _read_store(work: Callable[[KnowledgeStore], T]) -> T:
+    """Run `work` on the store off the event loop, so a slow database does not stall others."""
+
+    def run() -> T:
+        with KnowledgeStore.open() as store:
+            return work(store)
+
+    return await asyncio.to_thread(run)
+
+
+class ActionAnswerQuestion(Action):
+    """Answers every `ask_<topic>` question and its follow-ups with figures from the store."""
+
+    def name(self) -> str:
+        return "action_answer_question"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        topic = topic_asked(tracker)
+        if topic is None:
+            dispatcher.utter_message(response="utter_ask_topic")
+            return []
+
+        def answer(store: KnowledgeStore) -> tuple[Optional[list[str]], Optional[str]]:
+            treatment = treatment_asked(store, tracker)
+            return compose_answer(store, topic, treatment), treatment.name if treatment else None
+
+        try:
+            messages, treatment_name = await _read_store(answer)
+        except StoreUnavailable:
+            logger.exception("Could not answer %r from the knowledge store", topic)
+            dispatcher.utter_message(response="utter_store_unavailable")
+            return [SlotSet("topic", topic)]
+
+        if messages is None:
+            dispatcher.utter_message(response="utter_no_knowledge")
+            return [SlotSet("topic", None)]
+        for text in messages:
+            dispatcher.utter_message(text=text)
+        return [SlotSet("topic", topic), SlotSet("treatment", treatment_name)]
+
+
+class ActionDefineTerm(Action):
+    """Explains a word from the glossary in plain language."""
+
+    def name(self) -> str:
+        return "action_define_term"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        words = [str(value) for value in tracker.get_latest_entity_values("term")]
+        words.append(tracker.latest_message.get("text") or "")
+        try:
+            messages = await _read_store(lambda store: define_term(store, words))
+        except StoreUnavailable:
+            logger.exception("Could not look up a glossary word")
+            dispatcher.utter_message(response="utter_store_unavailable")
+            return []
+        for text in messages:
+            dispatcher.utter_message(text=text)
+        return []

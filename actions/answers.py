@@ -1,0 +1,291 @@
+"""Compose the answer to a question on one topic, from the knowledge store.
+
+A topic is what an `ask_<topic>` intent asks about. Topics with figures (relapses,
+disability, infections...) are whatever the trial's endpoints and safety findings are filed
+under; the others are about the trial's design and the treatments. Every answer ends with a
+source line built from the rows it used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Optional
+
+from actions import phrasing
+from actions.models import Arm, Endpoint, Result, Source, Treatment, Trial
+from actions.phrasing import sentence
+from actions.store import KnowledgeStore
+
+TALK_TO_YOUR_TEAM = (
+    "Everyone is different. Your MS nurse or neurologist can tell you what this means for you."
+)
+
+
+@dataclass
+class Reply:
+    """Paragraphs to send, and the sources of what they say."""
+
+    paragraphs: list[str] = field(default_factory=list)
+    cited: list[Source] = field(default_factory=list)
+
+    def say(self, text: str, *rows: object) -> None:
+        if text:
+            self.paragraphs.append(text)
+        for row in rows:
+            self.cited.extend(getattr(row, "sources", []))
+
+    def messages(self) -> list[str]:
+        line = phrasing.source_line(self.cited)
+        return [*self.paragraphs, line] if line else list(self.paragraphs)
+
+
+Composer = Callable[[KnowledgeStore, Trial, Optional[Treatment]], Reply]
+
+
+def compose_answer(
+    store: KnowledgeStore, topic: str, treatment: Optional[Treatment] = None
+) -> Optional[list[str]]:
+    """The messages answering `topic`, or None when the store knows nothing on it."""
+    trial = store.trial()
+    composer = DESIGN_COMPOSERS.get(topic)
+    if composer is not None:
+        return composer(store, trial, treatment).messages()
+    if topic in store.topics(trial):
+        return _outcome(store, trial, topic, treatment).messages()
+    return None
+
+
+def _outcome(store: KnowledgeStore, trial: Trial, topic: str, treatment: Optional[Treatment]) -> Reply:
+    reply = Reply()
+    endpoints = store.endpoints_on(trial, topic)
+    for endpoint in endpoints:
+        _say_endpoint(reply, trial, endpoint, treatment)
+    experimental = _experimental_treatment(trial)
+    for finding in store.findings(trial, topic):
+        reply.say(finding.statement, finding)
+    said_guidance = store.guidance(experimental, topic) if experimental else []
+    for guidance in said_guidance:
+        reply.say(guidance.text, guidance)
+    if any(endpoint.category == "efficacy" for endpoint in endpoints):
+        _say_caveat(reply, store, trial)
+        return reply
+    if experimental is not None:
+        # Safety answers end with the checks that catch harm early.
+        for guidance in store.guidance(experimental, in_caveat=True):
+            if guidance not in said_guidance:
+                reply.say(guidance.text, guidance)
+    reply.say(TALK_TO_YOUR_TEAM)
+    return reply
+
+
+def _say_endpoint(reply: Reply, trial: Trial, endpoint: Endpoint, treatment: Optional[Treatment]) -> None:
+    lead = treatment or _experimental_treatment(trial)
+    asked = lead.id if lead else None
+    by_estimate: dict[Optional[str], list[Result]] = {}
+    for result in endpoint.results:
+        by_estimate.setdefault(result.estimate, []).append(result)
+    estimates = [e for e in by_estimate if e is not None]
+    headline_estimate = estimates[0] if estimates else None
+    headline = by_estimate.get(headline_estimate, []) + (
+        by_estimate.get(None, []) if headline_estimate is not None else []
+    )
+
+    headline = phrasing.arms_in_order(headline, asked)
+    sentences = []
+    for index, result in enumerate(headline):
+        prefix = f"in the {trial.name} trial, " if index == 0 else "for comparison, "
+        sentences.append(sentence(prefix + phrasing.describe_result(endpoint, result)))
+    for estimate in estimates[1:]:
+        others = phrasing.arms_in_order(by_estimate[estimate], asked)
+        sentences.append(phrasing.describe_other_estimate(endpoint, estimate, others))
+    for comparison in endpoint.comparisons:
+        sentences.extend(phrasing.describe_comparison(endpoint, comparison, headline))
+    reply.say(" ".join(sentences), *endpoint.results, *endpoint.comparisons)
+
+
+def _say_caveat(reply: Reply, store: KnowledgeStore, trial: Trial) -> None:
+    """The safety note under every answer about a treatment's benefits, built from the store."""
+    experimental = _experimental_treatment(trial)
+    if experimental is None:
+        return
+    sentences = [f"Safety note: {experimental.name} also has risks."]
+    rows: list[object] = []
+    for endpoint in store.caveat_endpoints(trial):
+        figures = [r for r in endpoint.results if r.value is not None and r.unit == "percent"]
+        ordered = phrasing.arms_in_order(figures, experimental.id)
+        if not ordered:
+            continue
+        clause = phrasing.describe_result(endpoint, ordered[0])
+        if len(ordered) > 1:
+            comparisons = " and ".join(
+                f"{phrasing.people_in_every_hundred(r)} on {r.arm.name} ({phrasing.percent_detail(r)})"
+                for r in ordered[1:]
+            )
+            clause += f", compared with {comparisons}"
+        sentences.append(sentence(clause))
+        rows.extend(ordered)
+    for finding in store.findings(trial, in_caveat=True):
+        sentences.append(finding.statement)
+        rows.append(finding)
+    for guidance in store.guidance(experimental, in_caveat=True):
+        sentences.append(guidance.text)
+        rows.append(guidance)
+    sentences.append(TALK_TO_YOUR_TEAM)
+    reply.say(" ".join(sentences), *rows)
+
+
+def _experimental_treatment(trial: Trial) -> Optional[Treatment]:
+    arm = next((arm for arm in trial.arms if arm.role == "experimental"), None)
+    return arm.treatment if arm else None
+
+
+def _main_arms(trial: Trial) -> list[Arm]:
+    return [arm for arm in trial.arms if arm.role != "exploratory"]
+
+
+def _asked_treatments(trial: Trial, treatment: Optional[Treatment]) -> list[Treatment]:
+    """The treatment asked about, or every treatment in the trial's main comparison."""
+    if treatment is not None:
+        return [treatment]
+    treatments: list[Treatment] = []
+    for arm in _main_arms(trial):
+        if arm.treatment not in treatments:
+            treatments.append(arm.treatment)
+    return treatments
+
+
+def _participants(store: KnowledgeStore, trial: Trial, _treatment: Optional[Treatment]) -> Reply:
+    reply = Reply()
+    text = f"The {trial.name} trial included {trial.population}."
+    if trial.people_randomised is not None:
+        text += f" {trial.people_randomised} people were put at random into the main groups."
+    analysed = [arm for arm in _main_arms(trial) if arm.people_analysed is not None]
+    if analysed:
+        groups = " and ".join(f"{arm.people_analysed} people on {arm.name}" for arm in analysed)
+        text += f" The results are for {groups}."
+    reply.say(text, trial, *analysed)
+    return reply
+
+
+def _allocation(store: KnowledgeStore, trial: Trial, _treatment: Optional[Treatment]) -> Reply:
+    reply = Reply()
+    reply.say(
+        f"{sentence(trial.allocation)} Choosing by chance makes the groups alike, so a "
+        "difference in results is most likely caused by the treatment.",
+        trial,
+    )
+    return reply
+
+
+def _higher_dose_group(store: KnowledgeStore, trial: Trial, _treatment: Optional[Treatment]) -> Reply:
+    reply = Reply()
+    extra = [arm for arm in trial.arms if arm.role == "exploratory"]
+    for arm in extra:
+        reply.say(sentence(arm.note or f"{arm.name} was an extra, exploratory group"), arm)
+    if not extra:
+        reply.say(f"Every group in the {trial.name} trial was part of the main comparison.", trial)
+    return reply
+
+
+def _primary_endpoints(store: KnowledgeStore, trial: Trial, _treatment: Optional[Treatment]) -> Reply:
+    reply = Reply()
+    endpoints = store.primary_endpoints(trial)
+    names = " and ".join(endpoint.name for endpoint in endpoints)
+    reply.say(
+        f"The main results the {trial.name} trial was built to measure (its primary endpoints) "
+        f"were: {names}.",
+        trial,
+    )
+    for endpoint in endpoints:
+        reply.say(sentence(f"{endpoint.name}: {endpoint.definition}"))
+    reply.say("Ask me about either one to hear the results.")
+    return reply
+
+
+def _trial_overview(store: KnowledgeStore, trial: Trial, _treatment: Optional[Treatment]) -> Reply:
+    reply = Reply()
+    groups = " and ".join(arm.name for arm in _main_arms(trial))
+    reply.say(
+        f"{trial.name} was {trial.design}. It included {trial.population}. It compared {groups}.",
+        trial,
+        *_main_arms(trial),
+    )
+    reply.say(f"What the researchers concluded: {sentence(trial.conclusion)}", trial)
+    return reply
+
+
+def _how_given(store: KnowledgeStore, trial: Trial, treatment: Optional[Treatment]) -> Reply:
+    reply = Reply()
+    for asked in _asked_treatments(trial, treatment):
+        arms = [arm for arm in store.arms_for(trial, asked) if arm.role != "exploratory" and arm.schedule]
+        for arm in arms:
+            reply.say(f"In the {trial.name} trial, {arm.name} was {arm.schedule}.", arm)
+        if not arms:
+            reply.say(f"The {trial.name} trial did not use {asked.name}.")
+        for guidance in store.guidance(asked, "how_given"):
+            reply.say(guidance.text, guidance)
+    return reply
+
+
+def _mechanism(store: KnowledgeStore, trial: Trial, treatment: Optional[Treatment]) -> Reply:
+    reply = Reply()
+    for asked in [treatment] if treatment else [_experimental_treatment(trial)]:
+        if asked is not None:
+            reply.say(asked.how_it_works, asked)
+    return reply
+
+
+def _what_is_treatment(store: KnowledgeStore, trial: Trial, treatment: Optional[Treatment]) -> Reply:
+    reply = Reply()
+    for asked in _asked_treatments(trial, treatment):
+        reply.say(asked.what_it_is, asked)
+    return reply
+
+
+def _monitoring(store: KnowledgeStore, trial: Trial, treatment: Optional[Treatment]) -> Reply:
+    reply = Reply()
+    monitored = [t for t in _asked_treatments(trial, treatment) if store.guidance(t, "monitoring")]
+    if not monitored:
+        reply.say(f"I have no monitoring guidance for {treatment.name if treatment else 'this'}.")
+    for asked in monitored:
+        reply.say(f"Monitoring for {asked.name}:")
+        for guidance in store.guidance(asked, "monitoring"):
+            reply.say(guidance.text, guidance)
+    reply.say(TALK_TO_YOUR_TEAM)
+    return reply
+
+
+def _sources(store: KnowledgeStore, trial: Trial, _treatment: Optional[Treatment]) -> Reply:
+    reply = Reply()
+    lines = [f"- {phrasing.full_citation(source)}" for source in store.sources()]
+    reply.say(
+        "Every figure I give comes from my knowledge store, and each one is stored with where it "
+        "comes from. My sources are:\n" + "\n".join(lines)
+    )
+    return reply
+
+
+DESIGN_COMPOSERS: dict[str, Composer] = {
+    "participants": _participants,
+    "allocation": _allocation,
+    "higher_dose_group": _higher_dose_group,
+    "primary_endpoints": _primary_endpoints,
+    "trial_overview": _trial_overview,
+    "how_given": _how_given,
+    "mechanism": _mechanism,
+    "what_is_treatment": _what_is_treatment,
+    "monitoring": _monitoring,
+    "source": _sources,
+}
+
+
+def define_term(store: KnowledgeStore, words: Iterable[str]) -> list[str]:
+    """Explain the first of `words` that is in the glossary, or say which words I can explain."""
+    for text in words:
+        term = store.find_glossary_term(text) if text else None
+        if term is not None:
+            reply = Reply()
+            reply.say(term.meaning, term)
+            return reply.messages()
+    known = ", ".join(store.glossary_words())
+    return [f"Sorry, I don't have a plain explanation of that word yet. I can explain: {known}."]

@@ -1,0 +1,204 @@
+"""Turn rows from the knowledge store into plain words.
+
+Every number said here comes from a row; this module holds only the wording around it.
+Percentages are also said as natural frequencies ("about 35 in every 100 people"), which
+people understand better than percentages, and relative figures are always paired with the
+absolute ones they came from.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Iterable, Optional, Sequence
+
+from actions.models import Comparison, Endpoint, Result, Source
+
+PER = 100  # natural frequencies are said "in every 100 people"
+CHANCE_THRESHOLD = 0.05  # the usual line for "unlikely to be down to chance"
+
+ESTIMATE_MEANINGS = {
+    "crude proportion": "simply the people it happened to, out of everyone in the group",
+    "Kaplan-Meier estimate": "a way of counting that allows for people who left the trial early",
+    "annualised rate": "the average for one person over one year",
+    "mean change": "the average change for one person",
+}
+RATIO_SUBJECTS = {
+    "hazard ratio": "the risk of {name}",
+    "risk ratio": "the risk of {name}",
+    "odds ratio": "the odds of {name}",
+    "rate ratio": "the {name}",
+}
+
+
+def number(value: float) -> str:
+    """A stored number as written in the source: 51.0 -> "51", 0.0084 -> "0.0084"."""
+    text = f"{abs(value):.10f}".rstrip("0").rstrip(".")
+    return f"-{text}" if value < 0 else text
+
+
+def in_every_hundred(value: float) -> int:
+    """A percentage (or a rate per person) as whole people in every 100, rounding halves up."""
+    return int(Decimal(str(value)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def sentence(text: str) -> str:
+    """Capitalise the first letter and end with a full stop."""
+    text = text.strip()
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else f"{text}."
+
+
+def people_in_every_hundred(result: Result) -> str:
+    """A percentage as a natural frequency: "about 35 in every 100 people"."""
+    return f"about {in_every_hundred(result.value)} in every {PER} people"
+
+
+def percent_detail(result: Result) -> str:
+    """The exact figure behind a natural frequency: "35%, 147 of 426 people"."""
+    detail = f"{number(result.value)}%"
+    if result.count is not None and result.denominator is not None:
+        detail += f", {result.count} of {result.denominator} people"
+    return detail
+
+
+def describe_result(endpoint: Endpoint, result: Result) -> str:
+    """One arm's figure as a clause, e.g. "about 35 in every 100 people on A had ... (35%)"."""
+    arm = result.arm.name
+    if result.value is None:
+        return f"this does not apply to {arm}: {result.not_applicable}"
+    if result.unit == "percent":
+        return (
+            f"{people_in_every_hundred(result)} on {arm} {endpoint.outcome_phrase} "
+            f"({percent_detail(result)})"
+        )
+    if result.unit == "per person per year":
+        per_hundred = in_every_hundred(result.value * PER)
+        return (
+            f"people on {arm} had {number(result.value)} {endpoint.outcome_phrase} on average: "
+            f"about {per_hundred} {endpoint.outcome_phrase} for every {PER} people"
+        )
+    direction = _points_direction(endpoint, result.value)
+    return (
+        f"the {endpoint.outcome_phrase} for people on {arm} {direction} by "
+        f"{number(abs(result.value))} points on average"
+    )
+
+
+def _points_direction(endpoint: Endpoint, value: float) -> str:
+    if value == 0:
+        return "did not change"
+    went = "went up" if value > 0 else "went down"
+    better = (value < 0) == (endpoint.better_when == "lower")
+    return f"{went} ({'better' if better else 'worse'})"
+
+
+def describe_other_estimate(endpoint: Endpoint, estimate: str, results: Sequence[Result]) -> str:
+    """The same endpoint counted another way, e.g. a Kaplan-Meier estimate beside a crude count."""
+    figures = " and ".join(f"{number(r.value)}% on {r.arm.name}" for r in results)
+    meaning = ESTIMATE_MEANINGS.get(estimate, estimate)
+    return sentence(f"counted another way ({estimate}: {meaning}), it was {figures}")
+
+
+def is_significant(comparison: Comparison) -> Optional[bool]:
+    """Whether a difference is unlikely to be down to chance, from the stored p-value or interval.
+
+    None when the store holds neither, so nothing is claimed.
+    """
+    if comparison.p_value is not None:
+        if comparison.p_value_is_upper_bound:
+            return comparison.p_value <= CHANCE_THRESHOLD
+        return comparison.p_value < CHANCE_THRESHOLD
+    if comparison.ci_lower is not None and comparison.ci_upper is not None:
+        return comparison.ci_upper < 1 or comparison.ci_lower > 1
+    return None
+
+
+def p_value_text(comparison: Comparison) -> str:
+    sign = "<" if comparison.p_value_is_upper_bound else "="
+    return f"p{sign}{number(comparison.p_value)}"
+
+
+def describe_comparison(
+    endpoint: Endpoint, comparison: Comparison, headline: Sequence[Result]
+) -> list[str]:
+    """What a between-arm comparison means, in words: size, absolute figures, and chance."""
+    experimental = comparison.experimental_arm.name
+    comparator = comparison.comparator_arm.name
+    significant = is_significant(comparison)
+    sentences: list[str] = []
+
+    if comparison.measure is not None and comparison.value is not None:
+        subject = RATIO_SUBJECTS[comparison.measure].format(name=endpoint.name)
+        verb = "lower" if comparison.value < 1 else "higher"
+        change = comparison.relative_change
+        size = f"{number(abs(change))}% {verb}" if change is not None else verb
+        interval = ""
+        if comparison.ci_lower is not None and comparison.ci_upper is not None:
+            interval = (
+                f", {number(comparison.ci_level)}% confidence interval "
+                f"{number(comparison.ci_lower)} to {number(comparison.ci_upper)}"
+            )
+        sentences.append(
+            sentence(
+                f"compared with {comparator}, {subject} was {size} on "
+                f"{experimental} ({comparison.measure} {number(comparison.value)}{interval})"
+            )
+        )
+        absolute = _absolute_terms(endpoint, headline)
+        if absolute and change is not None:
+            favourable = (comparison.value < 1) == (endpoint.better_when == "lower")
+            name = "improvement" if favourable and significant else "difference"
+            sentences.append(
+                sentence(
+                    f"this {number(abs(change))}% {name} is a relative figure. In absolute "
+                    f"terms, {absolute}"
+                )
+            )
+
+    if significant is True:
+        chance = "a difference this big is unlikely to be down to chance"
+        if comparison.p_value is not None:
+            chance += f" ({p_value_text(comparison)})"
+        sentences.append(sentence(chance))
+    elif significant is False:
+        detail = f" ({p_value_text(comparison)})" if comparison.p_value is not None else ""
+        sentences.append(
+            sentence(
+                f"but this difference could be down to chance{detail}. So the trial did not "
+                f"show that {experimental} was better or worse than {comparator} on this"
+            )
+        )
+    return sentences
+
+
+def _absolute_terms(endpoint: Endpoint, headline: Sequence[Result]) -> str:
+    """ "about 13 in every 100 people on A and about 20 in every 100 on B <outcome>" """
+    percents = [r for r in headline if r.value is not None and r.unit == "percent"]
+    if len(percents) < 2:
+        return ""
+    parts = [
+        f"about {in_every_hundred(r.value)} in every {PER} people on {r.arm.name}" for r in percents
+    ]
+    return f"{' and '.join(parts)} {endpoint.outcome_phrase}"
+
+
+def arms_in_order(results: Iterable[Result], treatment_id: Optional[int] = None) -> list[Result]:
+    """The asked-about treatment's results first, then the others in the file's order."""
+    return sorted(results, key=lambda r: (r.arm.treatment_id != treatment_id, r.arm.position))
+
+
+def source_line(sources: Iterable[Source]) -> str:
+    """ "Source: A; B." with each source once, in first-used order."""
+    seen: dict[str, Source] = {}
+    for source in sources:
+        seen.setdefault(source.key, source)
+    if not seen:
+        return ""
+    return "Source: " + "; ".join(source.short_citation for source in seen.values()) + "."
+
+
+def full_citation(source: Source) -> str:
+    text = f"{source.citation} (published {source.published})"
+    return f"{text} {source.link}" if source.link else text
