@@ -39,3 +39,12 @@ def knowledge_copy(tmp_path: Path) -> Path:
     target = tmp_path / "knowledge"
     shutil.copytree(DEFAULT_KNOWLEDGE_DIR, target)
     return target
+
+
+@pytest.fixture(scope="session")
+def live_bot(knowledge_url: str, tmp_path_factory: pytest.TempPathFactory):
+    """The real assistant, trained model and action server, answering over REST."""
+    from tests.live_bot import running_bot
+
+    with running_bot(knowledge_url, tmp_path_factory.mktemp("live-bot")) as bot:
+        yield bot

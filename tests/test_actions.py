@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from actions.actions import ActionAnswerQuestion, ActionDefineTerm
+from actions.answers import STORE_UNAVAILABLE
 from actions.database import DB_URL_VARIABLE
 from actions.phrasing import in_every_hundred, number
 from actions.store import KnowledgeStore
@@ -194,7 +195,7 @@ def test_a_word_not_in_the_glossary_gets_the_list_of_words_it_knows(use_store) -
 
 def test_no_topic_at_all_asks_what_the_person_wants(use_store) -> None:
     messages, _ = run_action(answer, tracker_from("nlu_fallback", "hmm"))
-    assert messages[0]["response"] == "utter_ask_topic"
+    assert messages[0]["response"] == "utter_default"
 
 
 @pytest.mark.parametrize(
@@ -208,9 +209,17 @@ def test_a_store_that_is_down_gets_a_graceful_reply_not_a_crash(
     monkeypatch.setenv(DB_URL_VARIABLE, url.format(tmp=tmp_path))
     for action, intent in ((answer, "ask_relapse"), (define, "ask_definition")):
         messages, _ = run_action(action, tracker_from(intent, "relapse"))
-        assert [m["response"] for m in messages] == ["utter_store_unavailable"]
+        assert texts(messages) == [STORE_UNAVAILABLE]
+        assert "can't look that up right now" in STORE_UNAVAILABLE
 
 
 def test_figures_are_said_as_stored_and_as_natural_frequencies() -> None:
     assert number(51.0) == "51" and number(0.0084) == "0.0084" and number(-0.17) == "-0.17"
     assert in_every_hundred(46.7) == 47 and in_every_hundred(12.5) == 13 and in_every_hundred(0.26 * 100) == 26
+
+
+def test_the_word_typed_is_explained_even_when_a_synonym_renamed_it(use_store) -> None:
+    """Synonyms are shared by entities: "EDSS" typed as a term arrives valued "disability"."""
+    typed_as_term = {"entity": "term", "value": "disability", "start": 10, "end": 14}
+    messages, _ = run_action(define, tracker_from("ask_definition", "what does EDSS mean", [typed_as_term]))
+    assert texts(messages)[0].startswith("The EDSS is the usual scale")

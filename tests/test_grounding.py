@@ -1,0 +1,148 @@
+"""The grounding rule: every number in every message the bot can send exists in the knowledge
+store, and no trial figure is written into the domain's responses or the Python code.
+
+A number "exists in the store" when a row holds it, in a numeric field or in its text. A
+percentage may also be said as whole people in every 100 (46.7% as "about 47 in every 100"),
+and a yearly rate per person as events for every 100 people (0.26 as "about 26"): both are
+recomputed here independently of the phrasing code.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Iterable
+
+import pytest
+import yaml
+from sqlalchemy import inspect, select
+
+from actions.answers import DESIGN_COMPOSERS, compose_answer, define_term
+from actions.models import Base, Comparison, Result, Trial
+from actions.store import KnowledgeStore
+from tests.helpers import PROJECT_ROOT
+from tests.stories import plain_text, test_conversations
+
+NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![A-Za-z])")  # "beta-1a", "CD52" are names
+DOMAIN = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
+
+
+def as_number(value: float | str) -> Decimal:
+    return Decimal(str(value)).normalize()
+
+
+def whole(value: float) -> Decimal:
+    return Decimal(str(value)).quantize(Decimal(1), rounding=ROUND_HALF_UP).normalize()
+
+
+def numbers_in(text: str) -> list[Decimal]:
+    return [as_number(match) for match in NUMBER.findall(text)]
+
+
+@pytest.fixture(scope="module")
+def stored_numbers(knowledge_url: str) -> set[Decimal]:
+    numbers: set[Decimal] = set()
+    with KnowledgeStore.open(knowledge_url) as store:
+        for mapper in Base.registry.mappers:
+            columns = [c.key for c in inspect(mapper.class_).column_attrs if not c.key.endswith("id") and c.key != "position"]
+            for row in store.session.execute(select(mapper.class_)).scalars():
+                for name in columns:
+                    value = getattr(row, name)
+                    if isinstance(value, bool) or value is None:
+                        continue
+                    if isinstance(value, (int, float)):
+                        numbers.add(as_number(abs(value)))
+                    else:
+                        numbers.update(numbers_in(str(value)))
+                if isinstance(row, Result) and row.value is not None:
+                    if row.unit == "percent":
+                        numbers.add(whole(row.value))
+                    elif row.unit == "per person per year":
+                        numbers.add(whole(row.value * 100))
+    numbers.add(Decimal(100))  # "in every 100 people"
+    return numbers
+
+
+def ungrounded(texts: Iterable[str], stored: set[Decimal]) -> list[tuple[str, str]]:
+    return [(str(n), text) for text in texts for n in numbers_in(text) if n not in stored]
+
+
+def domain_texts() -> list[str]:
+    found = []
+    for variants in DOMAIN["responses"].values():
+        for variant in variants:
+            found.append(variant.get("text", ""))
+            found.extend(button["title"] for button in variant.get("buttons", []))
+    return found
+
+
+def test_domain_responses_hold_no_numbers_at_all() -> None:
+    assert [t for t in domain_texts() if NUMBER.search(t)] == []
+
+
+def test_every_number_in_every_answer_an_action_can_give_is_in_the_store(
+    knowledge_url: str, stored_numbers: set[Decimal]
+) -> None:
+    sent: list[str] = []
+    with KnowledgeStore.open(knowledge_url) as store:
+        trial = store.trial()
+        treatments = [None, *{arm.treatment for arm in trial.arms}]
+        for topic in sorted(set(DESIGN_COMPOSERS) | store.topics(trial)):
+            for treatment in treatments:
+                sent.extend(compose_answer(store, topic, treatment) or [])
+        for term in store.glossary_words():
+            sent.extend(define_term(store, [term]))
+    assert len(sent) > 100
+    assert ungrounded(sent, stored_numbers) == []
+
+
+def test_every_number_the_bot_says_in_the_test_conversations_is_in_the_store(
+    live_bot, stored_numbers: set[Decimal]
+) -> None:
+    said: list[str] = []
+    for name, steps in test_conversations().items():
+        for step in steps:
+            if "user" in step:
+                replies = live_bot.say(f"grounding-{name}", plain_text(step["user"]))
+                assert replies, f"no reply to {step['user']!r} in {name!r}"
+                said.extend(reply.get("text", "") for reply in replies)
+    assert len(said) > 50
+    assert ungrounded(said, stored_numbers) == []
+
+
+def trial_figures(knowledge_url: str) -> set[Decimal]:
+    """The numbers that are trial results or design figures (not words like "12 months")."""
+    figures: set[Decimal] = set()
+    with KnowledgeStore.open(knowledge_url) as store:
+        for result in store.session.execute(select(Result)).scalars():
+            figures.update(as_number(abs(v)) for v in (result.value, result.count, result.denominator) if v is not None)
+        for comparison in store.session.execute(select(Comparison)).scalars():
+            values = (comparison.value, comparison.ci_lower, comparison.ci_upper, comparison.relative_change, comparison.p_value)
+            figures.update(as_number(v) for v in values if v is not None)
+        for trial in store.session.execute(select(Trial)).scalars():
+            figures.update(as_number(a.people_analysed) for a in trial.arms if a.people_analysed)
+            if trial.people_randomised:
+                figures.add(as_number(trial.people_randomised))
+    return figures - {Decimal(0), Decimal(1), Decimal(100)}
+
+
+def test_no_trial_figure_is_written_in_the_python_code(knowledge_url: str) -> None:
+    figures = trial_figures(knowledge_url)
+    found = []
+    for path in sorted((PROJECT_ROOT / "actions").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+                candidates = [as_number(abs(node.value))]
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                candidates = numbers_in(node.value)
+            else:
+                continue
+            found.extend(f"{path.name}:{node.lineno}: {n}" for n in candidates if n in figures)
+    assert found == []
+
+
+def test_the_grounding_check_catches_a_made_up_number(stored_numbers: set[Decimal]) -> None:
+    assert ungrounded(["About 37 in every 100 people relapsed."], stored_numbers) == [
+        ("37", "About 37 in every 100 people relapsed.")
+    ]
