@@ -13,7 +13,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.answers import compose_answer, define_term
+from actions.answers import NO_KNOWLEDGE, STORE_UNAVAILABLE, compose_answer, define_term
 from actions.database import StoreUnavailable
 from actions.models import Treatment
 from actions.store import KnowledgeStore
@@ -59,6 +59,23 @@ def treatment_asked(store: KnowledgeStore, tracker: Tracker) -> Optional[Treatme
     return store.find_treatment(remembered) if remembered else None
 
 
+def typed_entity_words(tracker: Tracker, entity: str) -> list[str]:
+    """The words the person typed for an entity, before synonyms changed them.
+
+    Synonyms map words whatever the entity: "EDSS" typed as a glossary `term` would become
+    the outcome "disability", which is not the word the person asked to have explained.
+    """
+    text = tracker.latest_message.get("text") or ""
+    words = []
+    for found in tracker.latest_message.get("entities") or []:
+        if found.get("entity") != entity:
+            continue
+        start, end = found.get("start"), found.get("end")
+        typed = text[start:end] if start is not None and end is not None else ""
+        words.append(typed or str(found.get("value") or ""))
+    return words
+
+
 async def _read_store(work: Callable[[KnowledgeStore], T]) -> T:
     """Run `work` on the store off the event loop, so a slow database does not stall others."""
 
@@ -80,7 +97,7 @@ class ActionAnswerQuestion(Action):
     ) -> list[EventType]:
         topic = topic_asked(tracker)
         if topic is None:
-            dispatcher.utter_message(response="utter_ask_topic")
+            dispatcher.utter_message(response="utter_default")
             return []
 
         def answer(store: KnowledgeStore) -> tuple[Optional[list[str]], Optional[str]]:
@@ -91,11 +108,11 @@ class ActionAnswerQuestion(Action):
             messages, treatment_name = await _read_store(answer)
         except StoreUnavailable:
             logger.exception("Could not answer %r from the knowledge store", topic)
-            dispatcher.utter_message(response="utter_store_unavailable")
+            dispatcher.utter_message(text=STORE_UNAVAILABLE)
             return [SlotSet("topic", topic)]
 
         if messages is None:
-            dispatcher.utter_message(response="utter_no_knowledge")
+            dispatcher.utter_message(text=NO_KNOWLEDGE)
             return [SlotSet("topic", None)]
         for text in messages:
             dispatcher.utter_message(text=text)
@@ -111,13 +128,12 @@ class ActionDefineTerm(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        words = [str(value) for value in tracker.get_latest_entity_values("term")]
-        words.append(tracker.latest_message.get("text") or "")
+        words = [*typed_entity_words(tracker, "term"), tracker.latest_message.get("text") or ""]
         try:
             messages = await _read_store(lambda store: define_term(store, words))
         except StoreUnavailable:
             logger.exception("Could not look up a glossary word")
-            dispatcher.utter_message(response="utter_store_unavailable")
+            dispatcher.utter_message(text=STORE_UNAVAILABLE)
             return []
         for text in messages:
             dispatcher.utter_message(text=text)

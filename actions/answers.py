@@ -16,6 +16,14 @@ from actions.models import Arm, Endpoint, Result, Source, Treatment, Trial
 from actions.phrasing import sentence
 from actions.store import KnowledgeStore
 
+STORE_UNAVAILABLE = (
+    "Sorry, I can't look that up right now. Please try again in a few minutes. If your question "
+    "is about your own health, please contact your MS nurse or neurologist."
+)
+NO_KNOWLEDGE = (
+    "Sorry, I don't have checked facts on that, so I won't guess. You can ask me about relapses, "
+    "disability, side effects, monitoring, or how the trial was run."
+)
 TALK_TO_YOUR_TEAM = (
     "Everyone is different. Your MS nurse or neurologist can tell you what this means for you."
 )

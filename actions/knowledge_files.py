@@ -607,13 +607,13 @@ def _read_comparison(
 
 
 def _p_value(entry: _Entry) -> tuple[Optional[float], bool]:
-    """A p-value is written as a number or as text such as "<0.0001"."""
+    """A p-value is written as a number or as text such as "<0.001"."""
     raw = entry.data.get("p_value")
     if raw is None:
         return None, False
     match = P_VALUE_PATTERN.match(str(raw))
     if not match or not 0 < float(match.group(2)) <= 1:
-        entry.problem(f"'p_value' should be a number between 0 and 1, or like \"<0.0001\", not {raw!r}")
+        entry.problem(f"'p_value' should be a number between 0 and 1, or like \"<0.001\", not {raw!r}")
         return None, False
     return float(match.group(2)), match.group(1) == "<"
 

@@ -1,7 +1,7 @@
 """Turn rows from the knowledge store into plain words.
 
 Every number said here comes from a row; this module holds only the wording around it.
-Percentages are also said as natural frequencies ("about 35 in every 100 people"), which
+Percentages are also said as natural frequencies ("about 30 in every 100 people"), which
 people understand better than percentages, and relative figures are always paired with the
 absolute ones they came from.
 """
@@ -31,7 +31,7 @@ RATIO_SUBJECTS = {
 
 
 def number(value: float) -> str:
-    """A stored number as written in the source: 51.0 -> "51", 0.0084 -> "0.0084"."""
+    """A stored number as written in the source: 8.0 -> "8", 0.0042 -> "0.0042"."""
     text = f"{abs(value):.10f}".rstrip("0").rstrip(".")
     return f"-{text}" if value < 0 else text
 
@@ -51,12 +51,12 @@ def sentence(text: str) -> str:
 
 
 def people_in_every_hundred(result: Result) -> str:
-    """A percentage as a natural frequency: "about 35 in every 100 people"."""
+    """A percentage as a natural frequency: 29.6% -> "about 30 in every 100 people"."""
     return f"about {in_every_hundred(result.value)} in every {PER} people"
 
 
 def percent_detail(result: Result) -> str:
-    """The exact figure behind a natural frequency: "35%, 147 of 426 people"."""
+    """The exact figure behind a natural frequency: "30%, 60 of 200 people"."""
     detail = f"{number(result.value)}%"
     if result.count is not None and result.denominator is not None:
         detail += f", {result.count} of {result.denominator} people"
@@ -64,7 +64,7 @@ def percent_detail(result: Result) -> str:
 
 
 def describe_result(endpoint: Endpoint, result: Result) -> str:
-    """One arm's figure as a clause, e.g. "about 35 in every 100 people on A had ... (35%)"."""
+    """One arm's figure as a clause, e.g. "about 30 in every 100 people on A had ... (30%)"."""
     arm = result.arm.name
     if result.value is None:
         return f"this does not apply to {arm}: {result.not_applicable}"
@@ -174,7 +174,7 @@ def describe_comparison(
 
 
 def _absolute_terms(endpoint: Endpoint, headline: Sequence[Result]) -> str:
-    """ "about 13 in every 100 people on A and about 20 in every 100 on B <outcome>" """
+    """ "about 10 in every 100 people on A and about 30 in every 100 on B <outcome>" """
     percents = [r for r in headline if r.value is not None and r.unit == "percent"]
     if len(percents) < 2:
         return ""
