@@ -9,6 +9,9 @@ rasa_port=${RASA_PORT:-5005}
 actions_port=${ACTIONS_PORT:-5055}
 bin=.venv/bin
 mkdir -p var
+# Libraries Rasa 3.6 pins print deprecation notices at start-up; they mean nothing to a user.
+export PYTHONWARNINGS="ignore::DeprecationWarning,ignore::PendingDeprecationWarning"
+export SQLALCHEMY_SILENCE_UBER_WARNING=1 RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2
 
 echo "==> Starting the action server on port $actions_port (log: var/action-server.log)"
 "$bin/rasa" run actions --actions actions --port "$actions_port" >var/action-server.log 2>&1 &
