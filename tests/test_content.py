@@ -18,7 +18,8 @@ from tests.helpers import PROJECT_ROOT
 
 SEED = PROJECT_ROOT / "docs" / "sources" / "care-ms-ii-summary.txt"
 NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![A-Za-z])")
-SEED_TEXT_BEFORE_LINKS = SEED.read_text().split("Read the abstract")[0]
+# The summary's text, without the site's links after it, with units parted from figures ("12mg").
+SEED_TEXT_BEFORE_LINKS = re.sub(r"(\d)mg\b", r"\1 mg", SEED.read_text().split("Read the abstract")[0])
 
 
 @pytest.fixture(scope="module")
