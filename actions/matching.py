@@ -11,6 +11,7 @@ T = TypeVar("T")
 FUZZY_CUTOFF = 0.84
 SHORTEST_FUZZY_NAME = 5  # short names ("IFN", "CI") must be written exactly
 LONGEST_PHRASE = 4
+FUZZY_SCAN_WORDS = 200  # misspellings are looked for in the first words of a message only
 
 
 def normalise(text: str) -> str:
@@ -22,7 +23,7 @@ def find_mention(text: str, names: Mapping[str, T]) -> Optional[T]:
     """The thing whose name (or alias) `text` is, or mentions; None when nothing is close.
 
     An exact name wins, then the longest name found inside the text, then the closest spelling
-    of a short run of words in the text.
+    of a short run of words near the start of the text (bounded, so a huge message stays cheap).
     """
     wanted = normalise(text)
     vocabulary = {normalise(name): thing for name, thing in names.items() if normalise(name)}
@@ -35,7 +36,7 @@ def find_mention(text: str, names: Mapping[str, T]) -> Optional[T]:
         if f" {name} " in padded:
             return vocabulary[name]
 
-    words = wanted.split()
+    words = wanted.split()[:FUZZY_SCAN_WORDS]
     best_score, best = 0.0, None
     for size in range(1, LONGEST_PHRASE + 1):
         for start in range(len(words) - size + 1):

@@ -93,3 +93,9 @@ def test_an_unreachable_database_server_is_reported() -> None:
     with pytest.raises(StoreUnavailable):
         with KnowledgeStore.open("postgresql://nobody@127.0.0.1:9/none?connect_timeout=2") as store:
             store.trial()
+
+
+def test_a_huge_message_is_searched_without_running_away(store: KnowledgeStore) -> None:
+    filler = "word " * 100_000
+    assert store.find_treatment(filler + "and on rebif?").name == "interferon beta-1a"
+    assert store.find_treatment(filler + "and on rebiff?") is None  # misspellings only near the start
