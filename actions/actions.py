@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Callable, Optional, TypeVar
+from typing import Any, Callable, TypeVar
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -27,7 +27,7 @@ WHAT_IS_TREATMENT = "what_is_treatment"
 T = TypeVar("T")
 
 
-def topic_asked(tracker: Tracker) -> Optional[str]:
+def topic_asked(tracker: Tracker) -> str | None:
     """The topic of the latest message, or of the conversation so far for a follow-up.
 
     `ask_relapse` asks about "relapse". A follow-up such as "and on interferon?" names no
@@ -44,7 +44,7 @@ def topic_asked(tracker: Tracker) -> Optional[str]:
     return remembered
 
 
-def treatment_asked(store: KnowledgeStore, tracker: Tracker) -> Optional[Treatment]:
+def treatment_asked(store: KnowledgeStore, tracker: Tracker) -> Treatment | None:
     """The treatment named in the latest message (even misspelt), else the one talked about."""
     for value in tracker.get_latest_entity_values("treatment"):
         treatment = store.find_treatment(str(value))
@@ -100,7 +100,7 @@ class ActionAnswerQuestion(Action):
             dispatcher.utter_message(response="utter_default")
             return []
 
-        def answer(store: KnowledgeStore) -> tuple[Optional[list[str]], Optional[str]]:
+        def answer(store: KnowledgeStore) -> tuple[list[str] | None, str | None]:
             treatment = treatment_asked(store, tracker)
             return compose_answer(store, topic, treatment), treatment.name if treatment else None
 

@@ -9,7 +9,7 @@ source line built from the rows it used.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Optional
+from typing import Callable, Iterable
 
 from actions import phrasing
 from actions.models import Arm, Endpoint, Result, Source, Treatment, Trial
@@ -47,12 +47,10 @@ class Reply:
         return [*self.paragraphs, line] if line else list(self.paragraphs)
 
 
-Composer = Callable[[KnowledgeStore, Trial, Optional[Treatment]], Reply]
+Composer = Callable[[KnowledgeStore, Trial, Treatment | None], Reply]
 
 
-def compose_answer(
-    store: KnowledgeStore, topic: str, treatment: Optional[Treatment] = None
-) -> Optional[list[str]]:
+def compose_answer(store: KnowledgeStore, topic: str, treatment: Treatment | None = None) -> list[str] | None:
     """The messages answering `topic`, or None when the store knows nothing on it."""
     trial = store.trial()
     composer = DESIGN_COMPOSERS.get(topic)
@@ -63,7 +61,7 @@ def compose_answer(
     return None
 
 
-def _outcome(store: KnowledgeStore, trial: Trial, topic: str, treatment: Optional[Treatment]) -> Reply:
+def _outcome(store: KnowledgeStore, trial: Trial, topic: str, treatment: Treatment | None) -> Reply:
     reply = Reply()
     endpoints = store.endpoints_on(trial, topic)
     for endpoint in endpoints:
@@ -86,10 +84,10 @@ def _outcome(store: KnowledgeStore, trial: Trial, topic: str, treatment: Optiona
     return reply
 
 
-def _say_endpoint(reply: Reply, trial: Trial, endpoint: Endpoint, treatment: Optional[Treatment]) -> None:
+def _say_endpoint(reply: Reply, trial: Trial, endpoint: Endpoint, treatment: Treatment | None) -> None:
     lead = treatment or _experimental_treatment(trial)
     asked = lead.id if lead else None
-    by_estimate: dict[Optional[str], list[Result]] = {}
+    by_estimate: dict[str | None, list[Result]] = {}
     for result in endpoint.results:
         by_estimate.setdefault(result.estimate, []).append(result)
     estimates = [e for e in by_estimate if e is not None]
@@ -142,7 +140,7 @@ def _say_caveat(reply: Reply, store: KnowledgeStore, trial: Trial) -> None:
     reply.say(" ".join(sentences), *rows)
 
 
-def _experimental_treatment(trial: Trial) -> Optional[Treatment]:
+def _experimental_treatment(trial: Trial) -> Treatment | None:
     arm = next((arm for arm in trial.arms if arm.role == "experimental"), None)
     return arm.treatment if arm else None
 
@@ -151,7 +149,7 @@ def _main_arms(trial: Trial) -> list[Arm]:
     return [arm for arm in trial.arms if arm.role != "exploratory"]
 
 
-def _asked_treatments(trial: Trial, treatment: Optional[Treatment]) -> list[Treatment]:
+def _asked_treatments(trial: Trial, treatment: Treatment | None) -> list[Treatment]:
     """The treatment asked about, or every treatment in the trial's main comparison."""
     if treatment is not None:
         return [treatment]
@@ -162,7 +160,7 @@ def _asked_treatments(trial: Trial, treatment: Optional[Treatment]) -> list[Trea
     return treatments
 
 
-def _participants(store: KnowledgeStore, trial: Trial, _treatment: Optional[Treatment]) -> Reply:
+def _participants(store: KnowledgeStore, trial: Trial, _treatment: Treatment | None) -> Reply:
     reply = Reply()
     text = f"The {trial.name} trial included {trial.population}."
     if trial.people_randomised is not None:
@@ -175,7 +173,7 @@ def _participants(store: KnowledgeStore, trial: Trial, _treatment: Optional[Trea
     return reply
 
 
-def _allocation(store: KnowledgeStore, trial: Trial, _treatment: Optional[Treatment]) -> Reply:
+def _allocation(store: KnowledgeStore, trial: Trial, _treatment: Treatment | None) -> Reply:
     reply = Reply()
     reply.say(
         f"{sentence(trial.allocation)} Choosing by chance makes the groups alike, so a "
@@ -185,7 +183,7 @@ def _allocation(store: KnowledgeStore, trial: Trial, _treatment: Optional[Treatm
     return reply
 
 
-def _higher_dose_group(store: KnowledgeStore, trial: Trial, _treatment: Optional[Treatment]) -> Reply:
+def _higher_dose_group(store: KnowledgeStore, trial: Trial, _treatment: Treatment | None) -> Reply:
     reply = Reply()
     extra = [arm for arm in trial.arms if arm.role == "exploratory"]
     for arm in extra:
@@ -195,7 +193,7 @@ def _higher_dose_group(store: KnowledgeStore, trial: Trial, _treatment: Optional
     return reply
 
 
-def _primary_endpoints(store: KnowledgeStore, trial: Trial, _treatment: Optional[Treatment]) -> Reply:
+def _primary_endpoints(store: KnowledgeStore, trial: Trial, _treatment: Treatment | None) -> Reply:
     reply = Reply()
     endpoints = store.primary_endpoints(trial)
     names = " and ".join(endpoint.name for endpoint in endpoints)
@@ -210,7 +208,7 @@ def _primary_endpoints(store: KnowledgeStore, trial: Trial, _treatment: Optional
     return reply
 
 
-def _trial_overview(store: KnowledgeStore, trial: Trial, _treatment: Optional[Treatment]) -> Reply:
+def _trial_overview(store: KnowledgeStore, trial: Trial, _treatment: Treatment | None) -> Reply:
     reply = Reply()
     groups = " and ".join(arm.name for arm in _main_arms(trial))
     reply.say(
@@ -222,7 +220,7 @@ def _trial_overview(store: KnowledgeStore, trial: Trial, _treatment: Optional[Tr
     return reply
 
 
-def _how_given(store: KnowledgeStore, trial: Trial, treatment: Optional[Treatment]) -> Reply:
+def _how_given(store: KnowledgeStore, trial: Trial, treatment: Treatment | None) -> Reply:
     reply = Reply()
     for asked in _asked_treatments(trial, treatment):
         arms = [arm for arm in store.arms_for(trial, asked) if arm.role != "exploratory" and arm.schedule]
@@ -235,7 +233,7 @@ def _how_given(store: KnowledgeStore, trial: Trial, treatment: Optional[Treatmen
     return reply
 
 
-def _mechanism(store: KnowledgeStore, trial: Trial, treatment: Optional[Treatment]) -> Reply:
+def _mechanism(store: KnowledgeStore, trial: Trial, treatment: Treatment | None) -> Reply:
     reply = Reply()
     for asked in [treatment] if treatment else [_experimental_treatment(trial)]:
         if asked is not None:
@@ -243,14 +241,14 @@ def _mechanism(store: KnowledgeStore, trial: Trial, treatment: Optional[Treatmen
     return reply
 
 
-def _what_is_treatment(store: KnowledgeStore, trial: Trial, treatment: Optional[Treatment]) -> Reply:
+def _what_is_treatment(store: KnowledgeStore, trial: Trial, treatment: Treatment | None) -> Reply:
     reply = Reply()
     for asked in _asked_treatments(trial, treatment):
         reply.say(asked.what_it_is, asked)
     return reply
 
 
-def _monitoring(store: KnowledgeStore, trial: Trial, treatment: Optional[Treatment]) -> Reply:
+def _monitoring(store: KnowledgeStore, trial: Trial, treatment: Treatment | None) -> Reply:
     reply = Reply()
     monitored = [t for t in _asked_treatments(trial, treatment) if store.guidance(t, "monitoring")]
     if not monitored:
@@ -263,7 +261,7 @@ def _monitoring(store: KnowledgeStore, trial: Trial, treatment: Optional[Treatme
     return reply
 
 
-def _sources(store: KnowledgeStore, trial: Trial, _treatment: Optional[Treatment]) -> Reply:
+def _sources(store: KnowledgeStore, trial: Trial, _treatment: Treatment | None) -> Reply:
     reply = Reply()
     lines = [f"- {phrasing.full_citation(source)}" for source in store.sources()]
     reply.say(

@@ -53,9 +53,7 @@ def reading_engine(url: str | None = None) -> Engine:
     url = url or database_url()
     path = sqlite_path(url)
     if path is not None and not path.exists():
-        raise StoreUnavailable(
-            f"The knowledge database {path} has not been built. Run `make knowledge`."
-        )
+        raise StoreUnavailable(f"The knowledge database {path} has not been built. Run `make knowledge`.")
     return engine_for(url)
 
 

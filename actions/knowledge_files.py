@@ -11,7 +11,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Callable, Iterable, Iterator
 
 import yaml
 
@@ -73,9 +73,7 @@ def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict
     return loader.construct_mapping(node)
 
 
-_UniqueKeyLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping
-)
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
 @dataclass
@@ -120,7 +118,7 @@ class _Entry:
     def problem(self, message: str) -> None:
         self.problems.append(Problem(self.file, self.label, message))
 
-    def text(self, name: str, required: bool = True) -> Optional[str]:
+    def text(self, name: str, required: bool = True) -> str | None:
         value = self.data.get(name)
         if value is None or (isinstance(value, str) and not value.strip()):
             if required:
@@ -131,7 +129,7 @@ class _Entry:
             return None
         return " ".join(str(value).split())
 
-    def number(self, name: str, required: bool = False) -> Optional[float]:
+    def number(self, name: str, required: bool = False) -> float | None:
         value = self.data.get(name)
         if value is None:
             if required:
@@ -142,7 +140,7 @@ class _Entry:
             return None
         return float(value)
 
-    def whole_number(self, name: str) -> Optional[int]:
+    def whole_number(self, name: str) -> int | None:
         value = self.number(name)
         if value is None:
             return None
@@ -158,7 +156,7 @@ class _Entry:
             return False
         return value
 
-    def choice(self, name: str, options: tuple[str, ...]) -> Optional[str]:
+    def choice(self, name: str, options: tuple[str, ...]) -> str | None:
         value = self.text(name)
         if value is not None and value not in options:
             self.problem(f"{name!r} is {value!r}; it should be one of: {', '.join(options)}")
@@ -194,6 +192,19 @@ class _Entry:
             else:
                 self.problem(f"unknown source {key!r} (known: {', '.join(sorted(known))})")
         return found
+
+
+def _each_entry(
+    problems: list[Problem],
+    path: Path,
+    items: list,
+    what: str,
+    fields: tuple[str, ...],
+    name_field: str = "key",
+) -> Iterator[tuple[int, _Entry]]:
+    """Each entry of a list, numbered from 1 and labelled by its key for messages."""
+    for number, data in enumerate(items, start=1):
+        yield number, _Entry(problems, path, f"{what} {_name(data, name_field, number)}", data, fields)
 
 
 def read_knowledge(directory: Path) -> Knowledge:
@@ -250,7 +261,7 @@ def _load_yaml(path: Path, problems: list[Problem]) -> Any:
     return document
 
 
-def _unique(entry: _Entry, key: Optional[str], seen: set[str], what: str) -> None:
+def _unique(entry: _Entry, key: str | None, seen: set[str], what: str) -> None:
     if key is None:
         return
     if key.casefold() in seen:
@@ -259,14 +270,13 @@ def _unique(entry: _Entry, key: Optional[str], seen: set[str], what: str) -> Non
 
 
 def _read_sources(knowledge: Knowledge, problems, path: Path, items: list) -> None:
-    for number, data in enumerate(items, start=1):
-        entry = _Entry(
-            problems,
-            path,
-            f"source {_name(data, 'key', number)}",
-            data,
-            ("key", "citation", "short_citation", "link", "published"),
-        )
+    for _, entry in _each_entry(
+        problems,
+        path,
+        items,
+        "source",
+        ("key", "citation", "short_citation", "link", "published"),
+    ):
         key = entry.text("key")
         link = entry.text("link", required=False)
         if link and not link.startswith(("https://", "http://")):
@@ -285,14 +295,13 @@ def _read_sources(knowledge: Knowledge, problems, path: Path, items: list) -> No
 
 
 def _read_treatments(knowledge: Knowledge, problems, path: Path, items: list) -> None:
-    for number, data in enumerate(items, start=1):
-        entry = _Entry(
-            problems,
-            path,
-            f"treatment {_name(data, 'key', number)}",
-            data,
-            ("key", "name", "aliases", "what_it_is", "how_it_works", "sources"),
-        )
+    for _, entry in _each_entry(
+        problems,
+        path,
+        items,
+        "treatment",
+        ("key", "name", "aliases", "what_it_is", "how_it_works", "sources"),
+    ):
         key = entry.text("key")
         treatment = Treatment(
             key=key,
@@ -310,14 +319,13 @@ def _read_treatments(knowledge: Knowledge, problems, path: Path, items: list) ->
 
 def _read_guidance(knowledge: Knowledge, problems, path: Path, items: list) -> None:
     seen: set[str] = set()
-    for number, data in enumerate(items, start=1):
-        entry = _Entry(
-            problems,
-            path,
-            f"guidance {_name(data, 'key', number)}",
-            data,
-            ("key", "treatment", "topic", "text", "in_caveat", "sources"),
-        )
+    for number, entry in _each_entry(
+        problems,
+        path,
+        items,
+        "guidance",
+        ("key", "treatment", "topic", "text", "in_caveat", "sources"),
+    ):
         key = entry.text("key")
         _unique(entry, key, seen, "guidance")
         treatment = _lookup(entry, "treatment", knowledge.treatments, "treatment")
@@ -336,14 +344,14 @@ def _read_guidance(knowledge: Knowledge, problems, path: Path, items: list) -> N
 
 def _read_glossary(knowledge: Knowledge, problems, path: Path, items: list) -> None:
     seen: set[str] = set()
-    for number, data in enumerate(items, start=1):
-        entry = _Entry(
-            problems,
-            path,
-            f"term {_name(data, 'term', number)}",
-            data,
-            ("term", "aliases", "meaning", "sources"),
-        )
+    for _, entry in _each_entry(
+        problems,
+        path,
+        items,
+        "term",
+        ("term", "aliases", "meaning", "sources"),
+        name_field="term",
+    ):
         term = entry.text("term")
         aliases = entry.words("aliases")
         for word in [term, *aliases]:
@@ -366,10 +374,20 @@ def _read_trial(knowledge: Knowledge, problems, path: Path, document: Any) -> No
         "trial",
         top.data.get("trial"),
         (
-            "key", "name", "default", "aliases", "title", "registration", "design",
-            "population", "people_randomised", "allocation", "conclusion", "sources",
+            "key",
+            "name",
+            "default",
+            "aliases",
+            "title",
+            "registration",
+            "design",
+            "population",
+            "people_randomised",
+            "allocation",
+            "conclusion",
+            "sources",
         ),
-    )  # fmt: skip
+    )
     key = entry.text("key")
     if key is not None and any(trial.key == key for trial in knowledge.trials):
         entry.problem(f"duplicate trial {key!r}: another file already has it")
@@ -398,14 +416,13 @@ def _read_trial(knowledge: Knowledge, problems, path: Path, document: Any) -> No
 
 def _read_arms(knowledge: Knowledge, problems, path: Path, items: list) -> dict[str, Arm]:
     arms: dict[str, Arm] = {}
-    for number, data in enumerate(items, start=1):
-        entry = _Entry(
-            problems,
-            path,
-            f"arm {_name(data, 'key', number)}",
-            data,
-            ("key", "treatment", "name", "role", "dose", "schedule", "people_analysed", "note", "sources"),
-        )  # fmt: skip
+    for number, entry in _each_entry(
+        problems,
+        path,
+        items,
+        "arm",
+        ("key", "treatment", "name", "role", "dose", "schedule", "people_analysed", "note", "sources"),
+    ):
         key = entry.text("key")
         arm = Arm(
             key=key,
@@ -431,18 +448,26 @@ def _read_endpoints(
 ) -> list[Endpoint]:
     endpoints: list[Endpoint] = []
     seen: set[str] = set()
-    for number, data in enumerate(items, start=1):
-        label = f"endpoint {_name(data, 'key', number)}"
-        entry = _Entry(
-            problems,
-            path,
-            label,
-            data,
-            (
-                "key", "topic", "name", "outcome_phrase", "definition", "primary", "category",
-                "in_caveat", "better_when", "results", "comparisons",
-            ),
-        )  # fmt: skip
+    for number, entry in _each_entry(
+        problems,
+        path,
+        items,
+        "endpoint",
+        (
+            "key",
+            "topic",
+            "name",
+            "outcome_phrase",
+            "definition",
+            "primary",
+            "category",
+            "in_caveat",
+            "better_when",
+            "results",
+            "comparisons",
+        ),
+    ):
+        label = entry.label
         key = entry.text("key")
         _unique(entry, key, seen, "endpoint")
         results = [
@@ -481,8 +506,18 @@ def _read_result(
         path,
         label,
         data,
-        ("arm", "value", "unit", "count", "denominator", "timepoint", "estimate", "not_applicable", "sources"),
-    )  # fmt: skip
+        (
+            "arm",
+            "value",
+            "unit",
+            "count",
+            "denominator",
+            "timepoint",
+            "estimate",
+            "not_applicable",
+            "sources",
+        ),
+    )
     arm = _lookup(entry, "arm", arms, "arm")
     sources = entry.sources(knowledge.sources)
     not_applicable = entry.text("not_applicable", required=False)
@@ -524,9 +559,7 @@ def _check_percentage_matches_count(entry: _Entry, value: float, count: int, den
     decimals = len(f"{value:g}".partition(".")[2])
     computed = 100 * count / denominator
     if abs(computed - value) > 0.5 * 10**-decimals + 1e-9:
-        entry.problem(
-            f"value {value:g}% does not match {count} of {denominator} ({computed:.1f}%)"
-        )
+        entry.problem(f"value {value:g}% does not match {count} of {denominator} ({computed:.1f}%)")
 
 
 def _check_one_result_per_arm_and_estimate(entry: _Entry, results: list[Result]) -> None:
@@ -549,10 +582,18 @@ def _read_comparison(
         label,
         data,
         (
-            "experimental", "comparator", "measure", "value", "ci_lower", "ci_upper", "ci_level",
-            "relative_change", "p_value", "sources",
+            "experimental",
+            "comparator",
+            "measure",
+            "value",
+            "ci_lower",
+            "ci_upper",
+            "ci_level",
+            "relative_change",
+            "p_value",
+            "sources",
         ),
-    )  # fmt: skip
+    )
     experimental = _lookup(entry, "experimental", arms, "arm")
     comparator = _lookup(entry, "comparator", arms, "arm")
     if experimental is not None and experimental is comparator:
@@ -582,9 +623,7 @@ def _read_comparison(
         entry.problem("a comparison needs a ratio ('measure' and 'value') or a 'p_value'")
     if relative_change is not None and value is not None:
         if abs((1 - value) * 100 - abs(relative_change)) > 1:
-            entry.problem(
-                f"'relative_change' {relative_change:g}% does not match the ratio {value:g}"
-            )
+            entry.problem(f"'relative_change' {relative_change:g}% does not match the ratio {value:g}")
     if has_interval and p_value is not None and None not in (ci_lower, ci_upper, ci_level):
         alpha = 1 - ci_level / 100
         interval_says = ci_upper < 1 or ci_lower > 1
@@ -606,7 +645,7 @@ def _read_comparison(
     )
 
 
-def _p_value(entry: _Entry) -> tuple[Optional[float], bool]:
+def _p_value(entry: _Entry) -> tuple[float | None, bool]:
     """A p-value is written as a number or as text such as "<0.001"."""
     raw = entry.data.get("p_value")
     if raw is None:
@@ -623,14 +662,13 @@ def _read_safety_findings(
 ) -> list[SafetyFinding]:
     findings: list[SafetyFinding] = []
     seen: set[str] = set()
-    for number, data in enumerate(items, start=1):
-        entry = _Entry(
-            problems,
-            path,
-            f"safety finding {_name(data, 'key', number)}",
-            data,
-            ("key", "topic", "arm", "in_caveat", "statement", "sources"),
-        )
+    for number, entry in _each_entry(
+        problems,
+        path,
+        items,
+        "safety finding",
+        ("key", "topic", "arm", "in_caveat", "statement", "sources"),
+    ):
         key = entry.text("key")
         _unique(entry, key, seen, "safety finding")
         arm = _lookup(entry, "arm", arms, "arm") if "arm" in entry.data else None

@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Sequence
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.engine import make_url
@@ -44,7 +44,7 @@ def load_knowledge(directory: Path, url: str) -> Counter:
             )
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m actions.loader",
         description=(
@@ -86,12 +86,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         _ensure_sqlite_folder(url)
         counts = load_knowledge(args.knowledge_dir, url)
     except KnowledgeError as error:
-        print(f"The knowledge files have {len(error.problems)} problem(s); nothing was loaded:", file=sys.stderr)
+        print(
+            f"The knowledge files have {len(error.problems)} problem(s); nothing was loaded:", file=sys.stderr
+        )
         for problem in error.problems:
             print(f"  {problem}", file=sys.stderr)
         return 1
     except SQLAlchemyError as error:
-        print(f"Could not write the knowledge store at {shown_url}; it is unchanged: {error}", file=sys.stderr)
+        print(
+            f"Could not write the knowledge store at {shown_url}; it is unchanged: {error}", file=sys.stderr
+        )
         return 2
     summary = ", ".join(f"{count} {table}" for table, count in sorted(counts.items()))
     print(f"Loaded into {shown_url}: {summary}.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from difflib import SequenceMatcher
-from typing import Mapping, Optional, TypeVar
+from typing import Mapping, TypeVar
 
 T = TypeVar("T")
 
@@ -19,7 +19,7 @@ def normalise(text: str) -> str:
     return " ".join(re.sub(r"[^\w%]+", " ", text.casefold()).split())
 
 
-def find_mention(text: str, names: Mapping[str, T]) -> Optional[T]:
+def find_mention(text: str, names: Mapping[str, T]) -> T | None:
     """The thing whose name (or alias) `text` is, or mentions; None when nothing is close.
 
     An exact name wins, then the longest name found inside the text, then the closest spelling

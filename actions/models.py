@@ -7,7 +7,7 @@ where its figures come from.
 
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import List
 
 from sqlalchemy import (
     JSON,
@@ -35,7 +35,7 @@ class Source(Base):
     key: Mapped[str] = Column(String(64), unique=True, nullable=False)
     citation: Mapped[str] = Column(Text, nullable=False)
     short_citation: Mapped[str] = Column(Text, nullable=False)
-    link: Mapped[Optional[str]] = Column(Text)
+    link: Mapped[str | None] = Column(Text)
     published: Mapped[str] = Column(String(32), nullable=False)
 
 
@@ -52,9 +52,7 @@ class Cited:
                 ForeignKey(f"{cls.__tablename__}.id", ondelete="CASCADE"),
                 primary_key=True,
             ),
-            Column(
-                "source_id", ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True
-            ),
+            Column("source_id", ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True),
         )
         return relationship(Source, secondary=link_table, order_by=Source.key)
 
@@ -71,7 +69,7 @@ class Treatment(Cited, Base):
     what_it_is: Mapped[str] = Column(Text, nullable=False)
     how_it_works: Mapped[str] = Column(Text, nullable=False)
 
-    guidance: Mapped[List["Guidance"]] = relationship(
+    guidance: Mapped[List[Guidance]] = relationship(
         "Guidance", back_populates="treatment", order_by="Guidance.position"
     )
 
@@ -87,23 +85,23 @@ class Trial(Cited, Base):
     is_default: Mapped[bool] = Column(Boolean, nullable=False, default=False)
     aliases: Mapped[List[str]] = Column(JSON, nullable=False, default=list)
     title: Mapped[str] = Column(Text, nullable=False)
-    registration: Mapped[Optional[str]] = Column(String(64))
+    registration: Mapped[str | None] = Column(String(64))
     design: Mapped[str] = Column(Text, nullable=False)
     population: Mapped[str] = Column(Text, nullable=False)
-    people_randomised: Mapped[Optional[int]] = Column(Integer)
+    people_randomised: Mapped[int | None] = Column(Integer)
     allocation: Mapped[str] = Column(Text, nullable=False)
     conclusion: Mapped[str] = Column(Text, nullable=False)
 
-    arms: Mapped[List["Arm"]] = relationship(
+    arms: Mapped[List[Arm]] = relationship(
         "Arm", back_populates="trial", order_by="Arm.position", cascade="all, delete-orphan"
     )
-    endpoints: Mapped[List["Endpoint"]] = relationship(
+    endpoints: Mapped[List[Endpoint]] = relationship(
         "Endpoint",
         back_populates="trial",
         order_by="Endpoint.position",
         cascade="all, delete-orphan",
     )
-    safety_findings: Mapped[List["SafetyFinding"]] = relationship(
+    safety_findings: Mapped[List[SafetyFinding]] = relationship(
         "SafetyFinding",
         back_populates="trial",
         order_by="SafetyFinding.position",
@@ -123,10 +121,10 @@ class Arm(Cited, Base):
     key: Mapped[str] = Column(String(64), nullable=False)
     name: Mapped[str] = Column(String(200), nullable=False)
     role: Mapped[str] = Column(String(32), nullable=False)
-    dose: Mapped[Optional[str]] = Column(Text)
-    schedule: Mapped[Optional[str]] = Column(Text)
-    people_analysed: Mapped[Optional[int]] = Column(Integer)
-    note: Mapped[Optional[str]] = Column(Text)
+    dose: Mapped[str | None] = Column(Text)
+    schedule: Mapped[str | None] = Column(Text)
+    people_analysed: Mapped[int | None] = Column(Integer)
+    note: Mapped[str | None] = Column(Text)
     position: Mapped[int] = Column(Integer, nullable=False, default=0)
 
     trial: Mapped[Trial] = relationship(Trial, back_populates="arms")
@@ -153,13 +151,13 @@ class Endpoint(Base):
     position: Mapped[int] = Column(Integer, nullable=False, default=0)
 
     trial: Mapped[Trial] = relationship(Trial, back_populates="endpoints")
-    results: Mapped[List["Result"]] = relationship(
+    results: Mapped[List[Result]] = relationship(
         "Result",
         back_populates="endpoint",
         order_by="Result.position",
         cascade="all, delete-orphan",
     )
-    comparisons: Mapped[List["Comparison"]] = relationship(
+    comparisons: Mapped[List[Comparison]] = relationship(
         "Comparison",
         back_populates="endpoint",
         order_by="Comparison.position",
@@ -177,17 +175,15 @@ class Result(Cited, Base):
     __tablename__ = "results"
 
     id: Mapped[int] = Column(Integer, primary_key=True)
-    endpoint_id: Mapped[int] = Column(
-        ForeignKey("endpoints.id", ondelete="CASCADE"), nullable=False
-    )
+    endpoint_id: Mapped[int] = Column(ForeignKey("endpoints.id", ondelete="CASCADE"), nullable=False)
     arm_id: Mapped[int] = Column(ForeignKey("arms.id", ondelete="CASCADE"), nullable=False)
-    value: Mapped[Optional[float]] = Column(Float)
-    unit: Mapped[Optional[str]] = Column(String(32))
-    count: Mapped[Optional[int]] = Column(Integer)
-    denominator: Mapped[Optional[int]] = Column(Integer)
-    timepoint: Mapped[Optional[str]] = Column(String(64))
-    estimate: Mapped[Optional[str]] = Column(String(64))
-    not_applicable: Mapped[Optional[str]] = Column(Text)
+    value: Mapped[float | None] = Column(Float)
+    unit: Mapped[str | None] = Column(String(32))
+    count: Mapped[int | None] = Column(Integer)
+    denominator: Mapped[int | None] = Column(Integer)
+    timepoint: Mapped[str | None] = Column(String(64))
+    estimate: Mapped[str | None] = Column(String(64))
+    not_applicable: Mapped[str | None] = Column(Text)
     position: Mapped[int] = Column(Integer, nullable=False, default=0)
 
     endpoint: Mapped[Endpoint] = relationship(Endpoint, back_populates="results")
@@ -200,18 +196,16 @@ class Comparison(Cited, Base):
     __tablename__ = "comparisons"
 
     id: Mapped[int] = Column(Integer, primary_key=True)
-    endpoint_id: Mapped[int] = Column(
-        ForeignKey("endpoints.id", ondelete="CASCADE"), nullable=False
-    )
+    endpoint_id: Mapped[int] = Column(ForeignKey("endpoints.id", ondelete="CASCADE"), nullable=False)
     experimental_arm_id: Mapped[int] = Column(ForeignKey("arms.id"), nullable=False)
     comparator_arm_id: Mapped[int] = Column(ForeignKey("arms.id"), nullable=False)
-    measure: Mapped[Optional[str]] = Column(String(64))
-    value: Mapped[Optional[float]] = Column(Float)
-    ci_lower: Mapped[Optional[float]] = Column(Float)
-    ci_upper: Mapped[Optional[float]] = Column(Float)
-    ci_level: Mapped[Optional[float]] = Column(Float)
-    relative_change: Mapped[Optional[float]] = Column(Float)
-    p_value: Mapped[Optional[float]] = Column(Float)
+    measure: Mapped[str | None] = Column(String(64))
+    value: Mapped[float | None] = Column(Float)
+    ci_lower: Mapped[float | None] = Column(Float)
+    ci_upper: Mapped[float | None] = Column(Float)
+    ci_level: Mapped[float | None] = Column(Float)
+    relative_change: Mapped[float | None] = Column(Float)
+    p_value: Mapped[float | None] = Column(Float)
     p_value_is_upper_bound: Mapped[bool] = Column(Boolean, nullable=False, default=False)
     position: Mapped[int] = Column(Integer, nullable=False, default=0)
 
@@ -228,7 +222,7 @@ class SafetyFinding(Cited, Base):
 
     id: Mapped[int] = Column(Integer, primary_key=True)
     trial_id: Mapped[int] = Column(ForeignKey("trials.id", ondelete="CASCADE"), nullable=False)
-    arm_id: Mapped[Optional[int]] = Column(ForeignKey("arms.id"))
+    arm_id: Mapped[int | None] = Column(ForeignKey("arms.id"))
     key: Mapped[str] = Column(String(64), nullable=False)
     topic: Mapped[str] = Column(String(64), nullable=False)
     statement: Mapped[str] = Column(Text, nullable=False)
@@ -236,7 +230,7 @@ class SafetyFinding(Cited, Base):
     position: Mapped[int] = Column(Integer, nullable=False, default=0)
 
     trial: Mapped[Trial] = relationship(Trial, back_populates="safety_findings")
-    arm: Mapped[Optional[Arm]] = relationship(Arm)
+    arm: Mapped[Arm | None] = relationship(Arm)
 
 
 class Guidance(Cited, Base):

@@ -9,7 +9,7 @@ absolute ones they came from.
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Iterable, Optional, Sequence
+from typing import Iterable, Sequence
 
 from actions.models import Comparison, Endpoint, Result, Source
 
@@ -70,8 +70,7 @@ def describe_result(endpoint: Endpoint, result: Result) -> str:
         return f"this does not apply to {arm}: {result.not_applicable}"
     if result.unit == "percent":
         return (
-            f"{people_in_every_hundred(result)} on {arm} {endpoint.outcome_phrase} "
-            f"({percent_detail(result)})"
+            f"{people_in_every_hundred(result)} on {arm} {endpoint.outcome_phrase} ({percent_detail(result)})"
         )
     if result.unit == "per person per year":
         per_hundred = in_every_hundred(result.value * PER)
@@ -101,7 +100,7 @@ def describe_other_estimate(endpoint: Endpoint, estimate: str, results: Sequence
     return sentence(f"counted another way ({estimate}: {meaning}), it was {figures}")
 
 
-def is_significant(comparison: Comparison) -> Optional[bool]:
+def is_significant(comparison: Comparison) -> bool | None:
     """Whether a difference is unlikely to be down to chance, from the stored p-value or interval.
 
     None when the store holds neither, so nothing is claimed.
@@ -120,9 +119,7 @@ def p_value_text(comparison: Comparison) -> str:
     return f"p{sign}{number(comparison.p_value)}"
 
 
-def describe_comparison(
-    endpoint: Endpoint, comparison: Comparison, headline: Sequence[Result]
-) -> list[str]:
+def describe_comparison(endpoint: Endpoint, comparison: Comparison, headline: Sequence[Result]) -> list[str]:
     """What a between-arm comparison means, in words: size, absolute figures, and chance."""
     experimental = comparison.experimental_arm.name
     comparator = comparison.comparator_arm.name
@@ -152,8 +149,7 @@ def describe_comparison(
             name = "improvement" if favourable and significant else "difference"
             sentences.append(
                 sentence(
-                    f"this {number(abs(change))}% {name} is a relative figure. In absolute "
-                    f"terms, {absolute}"
+                    f"this {number(abs(change))}% {name} is a relative figure. In absolute terms, {absolute}"
                 )
             )
 
@@ -178,13 +174,11 @@ def _absolute_terms(endpoint: Endpoint, headline: Sequence[Result]) -> str:
     percents = [r for r in headline if r.value is not None and r.unit == "percent"]
     if len(percents) < 2:
         return ""
-    parts = [
-        f"about {in_every_hundred(r.value)} in every {PER} people on {r.arm.name}" for r in percents
-    ]
+    parts = [f"about {in_every_hundred(r.value)} in every {PER} people on {r.arm.name}" for r in percents]
     return f"{' and '.join(parts)} {endpoint.outcome_phrase}"
 
 
-def arms_in_order(results: Iterable[Result], treatment_id: Optional[int] = None) -> list[Result]:
+def arms_in_order(results: Iterable[Result], treatment_id: int | None = None) -> list[Result]:
     """The asked-about treatment's results first, then the others in the file's order."""
     return sorted(results, key=lambda r: (r.arm.treatment_id != treatment_id, r.arm.position))
 

@@ -8,11 +8,12 @@ into `StoreUnavailable`.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Iterator, Optional
+from typing import Iterator
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from actions.database import StoreUnavailable, reading_engine
 from actions.matching import find_mention
@@ -36,14 +37,14 @@ class KnowledgeStore:
 
     @classmethod
     @contextmanager
-    def open(cls, url: Optional[str] = None) -> Iterator["KnowledgeStore"]:
+    def open(cls, url: str | None = None) -> Iterator[KnowledgeStore]:
         try:
             with Session(reading_engine(url), future=True) as session:
                 yield cls(session)
         except SQLAlchemyError as error:
             raise StoreUnavailable(f"The knowledge store could not be read: {error}") from error
 
-    def trial(self, key: Optional[str] = None) -> Trial:
+    def trial(self, key: str | None = None) -> Trial:
         """The trial with `key`, or the default trial (the one marked default, else the first)."""
         query = select(Trial)
         query = query.where(Trial.key == key) if key else query.order_by(Trial.is_default.desc(), Trial.key)
@@ -52,35 +53,21 @@ class KnowledgeStore:
             raise StoreUnavailable(f"The knowledge store has no trial {key or ''}".strip())
         return trial
 
-    def trials(self) -> list[Trial]:
-        return list(self.session.execute(select(Trial).order_by(Trial.key)).scalars())
-
     def endpoints_on(self, trial: Trial, topic: str) -> list[Endpoint]:
-        query = (
-            select(Endpoint)
-            .where(Endpoint.trial_id == trial.id, Endpoint.topic == topic)
-            .order_by(Endpoint.position)
-        )
-        return list(self.session.execute(query).scalars())
+        return self._endpoints(trial, Endpoint.topic == topic)
 
     def caveat_endpoints(self, trial: Trial) -> list[Endpoint]:
-        query = (
-            select(Endpoint)
-            .where(Endpoint.trial_id == trial.id, Endpoint.in_caveat.is_(True))
-            .order_by(Endpoint.position)
-        )
-        return list(self.session.execute(query).scalars())
+        return self._endpoints(trial, Endpoint.in_caveat.is_(True))
 
     def primary_endpoints(self, trial: Trial) -> list[Endpoint]:
-        query = (
-            select(Endpoint)
-            .where(Endpoint.trial_id == trial.id, Endpoint.is_primary.is_(True))
-            .order_by(Endpoint.position)
-        )
+        return self._endpoints(trial, Endpoint.is_primary.is_(True))
+
+    def _endpoints(self, trial: Trial, condition: ColumnElement[bool]) -> list[Endpoint]:
+        query = select(Endpoint).where(Endpoint.trial_id == trial.id, condition).order_by(Endpoint.position)
         return list(self.session.execute(query).scalars())
 
     def findings(
-        self, trial: Trial, topic: Optional[str] = None, in_caveat: Optional[bool] = None
+        self, trial: Trial, topic: str | None = None, in_caveat: bool | None = None
     ) -> list[SafetyFinding]:
         query = select(SafetyFinding).where(SafetyFinding.trial_id == trial.id)
         if topic is not None:
@@ -90,7 +77,7 @@ class KnowledgeStore:
         return list(self.session.execute(query.order_by(SafetyFinding.position)).scalars())
 
     def guidance(
-        self, treatment: Treatment, topic: Optional[str] = None, in_caveat: Optional[bool] = None
+        self, treatment: Treatment, topic: str | None = None, in_caveat: bool | None = None
     ) -> list[Guidance]:
         query = select(Guidance).where(Guidance.treatment_id == treatment.id)
         if topic is not None:
@@ -105,13 +92,13 @@ class KnowledgeStore:
         finding_topics = select(SafetyFinding.topic).where(SafetyFinding.trial_id == trial.id)
         return set(self.session.execute(endpoint_topics.union(finding_topics)).scalars())
 
-    def find_treatment(self, words: str) -> Optional[Treatment]:
+    def find_treatment(self, words: str) -> Treatment | None:
         """The treatment that `words` names or mentions, by name, alias or near spelling."""
         treatments = self.session.execute(select(Treatment)).scalars()
         names = {name: t for t in treatments for name in (t.name, t.key, *t.aliases)}
         return find_mention(words, names)
 
-    def find_glossary_term(self, words: str) -> Optional[GlossaryTerm]:
+    def find_glossary_term(self, words: str) -> GlossaryTerm | None:
         terms = self.session.execute(select(GlossaryTerm)).scalars()
         names = {name: term for term in terms for name in (term.term, *term.aliases)}
         return find_mention(words, names)

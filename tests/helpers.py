@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -15,8 +15,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 def tracker_from(
     intent: str,
     text: str = "",
-    entities: Optional[list[dict[str, Any]]] = None,
-    slots: Optional[dict[str, Any]] = None,
+    entities: list[dict[str, Any]] | None = None,
+    slots: dict[str, Any] | None = None,
 ) -> Tracker:
     """A tracker whose latest message is `text`, understood as `intent` with `entities`."""
     return Tracker.from_dict(

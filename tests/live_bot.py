@@ -82,7 +82,9 @@ def running_bot(knowledge_url: str, workdir: Path) -> Iterator[LiveBot]:
         for name, command in commands.items():
             with logs[name].open("w") as log:
                 processes.append(
-                    subprocess.Popen(command, cwd=PROJECT_ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
+                    subprocess.Popen(
+                        command, cwd=PROJECT_ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT
+                    )
                 )
         _wait_until_up(f"http://127.0.0.1:{actions_port}/health", processes[0], logs["actions"])
         _wait_until_up(f"http://127.0.0.1:{rasa_port}/", processes[1], logs["rasa"])

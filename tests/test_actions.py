@@ -17,7 +17,9 @@ from actions.store import KnowledgeStore
 from tests.helpers import PROJECT_ROOT, run_action, texts, tracker_from
 
 DOMAIN = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
-QUESTION_INTENTS = [i for i in DOMAIN["intents"] if i.startswith("ask_") and i not in ("ask_definition", "ask_capabilities")]
+QUESTION_INTENTS = [
+    i for i in DOMAIN["intents"] if i.startswith("ask_") and i not in ("ask_definition", "ask_capabilities")
+]
 EFFICACY_INTENTS = ["ask_relapse", "ask_relapse_free", "ask_relapse_rate", "ask_disability"]
 
 ALEMTUZUMAB = {"entity": "treatment", "value": "alemtuzumab"}
@@ -32,10 +34,14 @@ def ask(intent: str, text: str = "", entities=None, slots=None) -> list[str]:
     return texts(messages)
 
 
-def test_how_many_relapsed_on_alemtuzumab_gives_35_with_interferons_51_the_caveat_and_the_source(use_store) -> None:
+def test_how_many_relapsed_on_alemtuzumab_gives_35_with_interferons_51_the_caveat_and_the_source(
+    use_store,
+) -> None:
     sent = ask("ask_relapse", "how many people relapsed on alemtuzumab?", [ALEMTUZUMAB])
     answer_text, caveat, source = sent[0], sent[1], sent[-1]
-    assert re.search(r"about 35 in every 100 people on alemtuzumab 12 mg had at least one relapse", answer_text)
+    assert re.search(
+        r"about 35 in every 100 people on alemtuzumab 12 mg had at least one relapse", answer_text
+    )
     assert "(35%, 147 of 426 people)" in answer_text
     assert answer_text.index("35%") < answer_text.index("51%"), "the asked arm comes first"
     assert "interferon beta-1a" in answer_text and "(51%, 104 of 202 people)" in answer_text
@@ -45,7 +51,12 @@ def test_how_many_relapsed_on_alemtuzumab_gives_35_with_interferons_51_the_cavea
 
 
 def test_a_follow_up_naming_the_other_treatment_answers_the_same_topic_for_it(use_store) -> None:
-    sent = ask("inform_treatment", "and on interferon?", [INTERFERON], {"topic": "relapse", "treatment": "alemtuzumab"})
+    sent = ask(
+        "inform_treatment",
+        "and on interferon?",
+        [INTERFERON],
+        {"topic": "relapse", "treatment": "alemtuzumab"},
+    )
     assert sent[0].startswith("In the CARE-MS II trial, about 51 in every 100 people on interferon beta-1a")
     assert "about 35 in every 100 people on alemtuzumab" in sent[0]
 
@@ -81,7 +92,10 @@ def test_disability_explains_the_relative_42_percent_in_absolute_terms(use_store
     text = sent[0]
     assert "42% lower" in text and "hazard ratio 0.58" in text
     assert "This 42% improvement is a relative figure" in text
-    assert "about 13 in every 100 people on alemtuzumab 12 mg and about 20 in every 100 people on interferon beta-1a" in text
+    assert (
+        "about 13 in every 100 people on alemtuzumab 12 mg and about 20 in every 100 people on interferon beta-1a"
+        in text
+    )
     assert "Kaplan-Meier estimate" in text and "21.1%" in text and "12.7%" in text
     assert "unlikely to be down to chance (p=0.0084)" in text
 
@@ -128,7 +142,11 @@ def test_monitoring_lists_the_tests_and_how_long_they_go_on(use_store) -> None:
 def test_participants_say_who_and_how_many(use_store) -> None:
     text = ask("ask_participants")[0]
     assert "relapse even though they were on a first-line treatment" in text
-    assert "667 people" in text and "426 people on alemtuzumab 12 mg" in text and "202 people on interferon beta-1a" in text
+    assert (
+        "667 people" in text
+        and "426 people on alemtuzumab 12 mg" in text
+        and "202 people on interferon beta-1a" in text
+    )
 
 
 def test_allocation_explains_the_2_to_1_random_choice(use_store) -> None:
@@ -164,7 +182,9 @@ def test_what_interferon_is(use_store) -> None:
     assert text.startswith("Interferon beta-1a (brand name Rebif)")
 
 
-def test_where_the_figures_come_from_lists_every_source_with_its_date(use_store, store: KnowledgeStore) -> None:
+def test_where_the_figures_come_from_lists_every_source_with_its_date(
+    use_store, store: KnowledgeStore
+) -> None:
     text = ask("ask_source")[0]
     for source in store.sources():
         assert source.citation in text and source.published in text
@@ -181,14 +201,19 @@ def test_where_the_figures_come_from_lists_every_source_with_its_date(use_store,
     ],
 )
 def test_words_are_explained_in_plain_language(use_store, term: str, words: str) -> None:
-    messages, _ = run_action(define, tracker_from("ask_definition", f"what does {term} mean", [{"entity": "term", "value": term}]))
+    messages, _ = run_action(
+        define, tracker_from("ask_definition", f"what does {term} mean", [{"entity": "term", "value": term}])
+    )
     sent = texts(messages)
     assert words in sent[0]
     assert sent[-1].startswith("Source: ")
 
 
 def test_a_word_not_in_the_glossary_gets_the_list_of_words_it_knows(use_store) -> None:
-    messages, _ = run_action(define, tracker_from("ask_definition", "what does zorblax mean", [{"entity": "term", "value": "zorblax"}]))
+    messages, _ = run_action(
+        define,
+        tracker_from("ask_definition", "what does zorblax mean", [{"entity": "term", "value": "zorblax"}]),
+    )
     assert "don't have a plain explanation" in texts(messages)[0]
     assert "CD52" in texts(messages)[0]
 
@@ -215,7 +240,9 @@ def test_a_store_that_is_down_gets_a_graceful_reply_not_a_crash(
 
 def test_figures_are_said_as_stored_and_as_natural_frequencies() -> None:
     assert number(51.0) == "51" and number(0.0084) == "0.0084" and number(-0.17) == "-0.17"
-    assert in_every_hundred(46.7) == 47 and in_every_hundred(12.5) == 13 and in_every_hundred(0.26 * 100) == 26
+    assert (
+        in_every_hundred(46.7) == 47 and in_every_hundred(12.5) == 13 and in_every_hundred(0.26 * 100) == 26
+    )
 
 
 def test_the_word_typed_is_explained_even_when_a_synonym_renamed_it(use_store) -> None:

@@ -45,7 +45,11 @@ def stored_numbers(knowledge_url: str) -> set[Decimal]:
     numbers: set[Decimal] = set()
     with KnowledgeStore.open(knowledge_url) as store:
         for mapper in Base.registry.mappers:
-            columns = [c.key for c in inspect(mapper.class_).column_attrs if not c.key.endswith("id") and c.key != "position"]
+            columns = [
+                c.key
+                for c in inspect(mapper.class_).column_attrs
+                if not c.key.endswith("id") and c.key != "position"
+            ]
             for row in store.session.execute(select(mapper.class_)).scalars():
                 for name in columns:
                     value = getattr(row, name)
@@ -116,9 +120,17 @@ def trial_figures(knowledge_url: str) -> set[Decimal]:
     figures: set[Decimal] = set()
     with KnowledgeStore.open(knowledge_url) as store:
         for result in store.session.execute(select(Result)).scalars():
-            figures.update(as_number(abs(v)) for v in (result.value, result.count, result.denominator) if v is not None)
+            figures.update(
+                as_number(abs(v)) for v in (result.value, result.count, result.denominator) if v is not None
+            )
         for comparison in store.session.execute(select(Comparison)).scalars():
-            values = (comparison.value, comparison.ci_lower, comparison.ci_upper, comparison.relative_change, comparison.p_value)
+            values = (
+                comparison.value,
+                comparison.ci_lower,
+                comparison.ci_upper,
+                comparison.relative_change,
+                comparison.p_value,
+            )
             figures.update(as_number(v) for v in values if v is not None)
         for trial in store.session.execute(select(Trial)).scalars():
             figures.update(as_number(a.people_analysed) for a in trial.arms if a.people_analysed)
@@ -132,7 +144,11 @@ def test_no_trial_figure_is_written_in_the_python_code(knowledge_url: str) -> No
     found = []
     for path in sorted((PROJECT_ROOT / "actions").glob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, (int, float))
+                and not isinstance(node.value, bool)
+            ):
                 candidates = [as_number(abs(node.value))]
             elif isinstance(node, ast.Constant) and isinstance(node.value, str):
                 candidates = numbers_in(node.value)

@@ -133,7 +133,9 @@ def test_malformed_yaml_is_refused_with_its_line(knowledge_copy: Path) -> None:
 
 def test_a_field_written_twice_is_refused(knowledge_copy: Path) -> None:
     path = knowledge_copy / TRIAL_FILE
-    path.write_text(path.read_text().replace("        value: 51\n", "        value: 51\n        value: 15\n", 1))
+    path.write_text(
+        path.read_text().replace("        value: 51\n", "        value: 51\n        value: 15\n", 1)
+    )
     with pytest.raises(KnowledgeError, match="the field 'value' is written twice"):
         read_knowledge(knowledge_copy)
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-from pathlib import Path
 
 import pytest
 import yaml
@@ -76,7 +75,9 @@ def intent_report() -> dict:
 def test_intents_are_recognised_in_at_least_90_percent_of_held_out_messages(intent_report: dict) -> None:
     accuracy = intent_report["accuracy"]
     worst = sorted(
-        (scores["f1-score"], intent) for intent, scores in intent_report.items() if isinstance(scores, dict) and "f1-score" in scores and intent in DOMAIN["intents"]
+        (scores["f1-score"], intent)
+        for intent, scores in intent_report.items()
+        if isinstance(scores, dict) and "f1-score" in scores and intent in DOMAIN["intents"]
     )[:3]
     print(f"held-out intent accuracy {accuracy:.3f}; weakest intents (F1): {worst}")
     assert accuracy >= MINIMUM_INTENT_ACCURACY, f"accuracy {accuracy:.3f}; weakest: {worst}"
@@ -85,7 +86,9 @@ def test_intents_are_recognised_in_at_least_90_percent_of_held_out_messages(inte
 
 def test_the_test_conversations_pass_rasa_test() -> None:
     out = RESULTS / "core"
-    run = rasa("test", "core", "--model", str(MODEL), "--stories", "tests/test_stories.yml", "--out", str(out))
+    run = rasa(
+        "test", "core", "--model", str(MODEL), "--stories", "tests/test_stories.yml", "--out", str(out)
+    )
     assert run.returncode == 0, (run.stdout + run.stderr)[-4000:]
     failed = (out / "failed_test_stories.yml").read_text()
     assert "- story:" not in failed, failed

@@ -33,7 +33,15 @@ def test_a_topic_brings_its_endpoints_with_results_for_each_main_arm(store: Know
 
 
 def test_the_topics_cover_every_outcome_the_conversation_asks_about(store: KnowledgeStore) -> None:
-    expected = {"relapse", "relapse_free", "relapse_rate", "disability", "infusion_reactions", "infections", "autoimmunity"}
+    expected = {
+        "relapse",
+        "relapse_free",
+        "relapse_rate",
+        "disability",
+        "infusion_reactions",
+        "infections",
+        "autoimmunity",
+    }
     assert expected <= store.topics(store.trial())
 
 
@@ -60,7 +68,9 @@ def test_every_fact_in_the_store_has_a_source(store: KnowledgeStore) -> None:
         ("and for rebiff?", "interferon beta-1a"),
     ],
 )
-def test_people_s_words_for_a_treatment_are_recognised(store: KnowledgeStore, words: str, treatment: str) -> None:
+def test_people_s_words_for_a_treatment_are_recognised(
+    store: KnowledgeStore, words: str, treatment: str
+) -> None:
     found = store.find_treatment(words)
     assert found is not None and found.name == treatment
 
@@ -74,7 +84,12 @@ def test_words_that_name_no_treatment_find_none(store: KnowledgeStore, words: st
 
 @pytest.mark.parametrize(
     "words, term",
-    [("randomized", "randomised"), ("CD 52", "CD52"), ("a flare-up", "relapse"), ("SAD", "sustained accumulation of disability")],
+    [
+        ("randomized", "randomised"),
+        ("CD 52", "CD52"),
+        ("a flare-up", "relapse"),
+        ("SAD", "sustained accumulation of disability"),
+    ],
 )
 def test_glossary_words_are_found_by_alias_and_spelling(store: KnowledgeStore, words: str, term: str) -> None:
     found = store.find_glossary_term(words)
