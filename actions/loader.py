@@ -7,27 +7,51 @@ transaction. A bad file, or a failure while writing, leaves the database exactly
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections import Counter
 from pathlib import Path
 from typing import Sequence
 
-from sqlalchemy import delete, func, select
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine, delete, func, select
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from actions.database import DB_URL_VARIABLE, PROJECT_ROOT, database_url, engine_for, sqlite_path
-from actions.knowledge_files import KnowledgeError, read_knowledge
+from actions.knowledge_files import Knowledge, KnowledgeError, read_knowledge
 from actions.models import Base
 
 DEFAULT_KNOWLEDGE_DIR = PROJECT_ROOT / "knowledge"
 
 
 def load_knowledge(directory: Path, url: str) -> Counter:
-    """Replace the store's contents with the knowledge files'; return row counts by table."""
+    """Replace the store's contents with the knowledge files'; return row counts by table.
+
+    An embedded SQLite store is built as a new file beside the old one and swapped in at once,
+    so a schema change needs no migration and readers never see half a load. Other databases
+    are replaced in one transaction.
+    """
     knowledge = read_knowledge(directory)
-    engine = engine_for(url)
+    path = sqlite_path(url)
+    if path is None:
+        return _replace_contents(engine_for(url), knowledge)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    new_file = path.with_name(path.name + ".new")
+    new_file.unlink(missing_ok=True)
+    engine = create_engine(f"sqlite:///{new_file}", future=True)
+    try:
+        counts = _replace_contents(engine, knowledge)
+    except BaseException:
+        new_file.unlink(missing_ok=True)
+        raise
+    finally:
+        engine.dispose()
+    os.replace(new_file, path)
+    return counts
+
+
+def _replace_contents(engine: Engine, knowledge: Knowledge) -> Counter:
     Base.metadata.create_all(engine)
     with Session(engine, future=True) as session:
         with session.begin():
@@ -83,7 +107,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             knowledge = read_knowledge(args.knowledge_dir)
             print(f"{args.knowledge_dir}: {len(knowledge.trials)} trial file(s) and shared files are valid.")
             return 0
-        _ensure_sqlite_folder(url)
         counts = load_knowledge(args.knowledge_dir, url)
     except KnowledgeError as error:
         print(
@@ -100,12 +123,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     summary = ", ".join(f"{count} {table}" for table, count in sorted(counts.items()))
     print(f"Loaded into {shown_url}: {summary}.")
     return 0
-
-
-def _ensure_sqlite_folder(url: str) -> None:
-    path = sqlite_path(url)
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
 
 
 if __name__ == "__main__":

@@ -105,8 +105,8 @@ BAD_TRIAL_FILES: list[tuple[str, Callable[[dict], None], str]] = [
     ),
     (
         "unknown treatment",
-        lambda d: d["arms"][0].update(treatment="placebo"),
-        "arm 'interferon': unknown treatment 'placebo'",
+        lambda d: d["arms"][0].update(treatment="no-such-medicine"),
+        "arm 'interferon': unknown treatment 'no-such-medicine'",
     ),
 ]
 
@@ -137,6 +137,13 @@ def test_a_field_written_twice_is_refused(knowledge_copy: Path) -> None:
         path.read_text().replace("        value: 51\n", "        value: 51\n        value: 15\n", 1)
     )
     with pytest.raises(KnowledgeError, match="the field 'value' is written twice"):
+        read_knowledge(knowledge_copy)
+
+
+def test_a_red_flag_pattern_that_does_not_compile_is_refused(knowledge_copy: Path) -> None:
+    path = knowledge_copy / "red_flags.yml"
+    path.write_text(path.read_text().replace("petechia", "petechia(", 1))
+    with pytest.raises(KnowledgeError, match=r"red flag 'bleeding': pattern 'petechia\(' does not compile"):
         read_knowledge(knowledge_copy)
 
 
@@ -195,6 +202,16 @@ def test_a_failure_while_writing_rolls_back_to_the_old_contents(
         load_knowledge(loader.DEFAULT_KNOWLEDGE_DIR, f"sqlite:///{database}")
 
     assert database_dump(database) == before
+
+
+def test_an_embedded_store_with_an_older_schema_is_rebuilt(tmp_path: Path) -> None:
+    database = tmp_path / "var" / "knowledge.db"
+    database.parent.mkdir()
+    with sqlite3.connect(database) as connection:
+        connection.execute("CREATE TABLE treatments (id INTEGER PRIMARY KEY, key TEXT NOT NULL)")
+    counts = load_knowledge(loader.DEFAULT_KNOWLEDGE_DIR, f"sqlite:///{database}")
+    assert counts["treatments"] >= 2
+    assert not (tmp_path / "var" / "knowledge.db.new").exists()
 
 
 def test_the_command_line_explains_itself() -> None:
