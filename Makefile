@@ -10,7 +10,7 @@ INSTALLED := $(VENV)/.installed
 MODEL := models/assistant.tar.gz
 KNOWLEDGE_DB := var/knowledge.db
 KNOWLEDGE_FILES := $(shell find knowledge -name '*.yml')
-STORE_CODE := actions/models.py actions/knowledge_files.py actions/loader.py
+STORE_CODE := actions/models.py actions/knowledge_files.py actions/loader.py safety/red_flags.py
 TRAINING_FILES := config.yml domain.yml $(wildcard data/*.yml)
 
 export RASA_TELEMETRY_ENABLED := false
@@ -26,19 +26,22 @@ $(INSTALLED): requirements.txt constraints.txt scripts/find-python
 	  echo "==> Creating the virtual environment in $(VENV) with $$python"; \
 	  "$$python" -m venv $(VENV)
 	@echo "==> Installing Rasa and the other dependencies (a few minutes the first time)"
-	$(BIN)/pip install --upgrade --progress-bar on "pip<24.1" wheel
+	$(BIN)/pip install --upgrade --progress-bar on "pip==24.0"
 	$(BIN)/pip install --progress-bar on -r requirements.txt -c constraints.txt
+	$(BIN)/pip check
 	@touch $@
 
 install: $(INSTALLED) ## Create .venv with Python 3.10 and install the pinned dependencies
 
-$(KNOWLEDGE_DB): $(INSTALLED) $(KNOWLEDGE_FILES) $(STORE_CODE)
+# The environment is an order-only prerequisite (after the |): it must exist, but installing a
+# new test tool does not make the knowledge store or the model out of date.
+$(KNOWLEDGE_DB): $(KNOWLEDGE_FILES) $(STORE_CODE) | $(INSTALLED)
 	@echo "==> Building the knowledge store from knowledge/"
 	$(BIN)/python -m actions.loader
 
 knowledge: $(KNOWLEDGE_DB) ## Check the knowledge files and build the knowledge store
 
-$(MODEL): $(INSTALLED) $(TRAINING_FILES)
+$(MODEL): $(TRAINING_FILES) | $(INSTALLED)
 	@echo "==> Training the model (training data or config changed)"
 	$(BIN)/rasa train --fixed-model-name assistant --out models
 

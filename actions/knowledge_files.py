@@ -21,12 +21,14 @@ from actions.models import (
     Endpoint,
     GlossaryTerm,
     Guidance,
+    OtherTrial,
     Result,
     SafetyFinding,
     Source,
     Treatment,
     Trial,
 )
+from safety.red_flags import RedFlagChecker, RedFlagFileError
 
 UNITS = ("percent", "per person per year", "points")
 ESTIMATES = ("crude proportion", "Kaplan-Meier estimate", "annualised rate", "mean change")
@@ -85,6 +87,7 @@ class Knowledge:
     guidance: list[Guidance] = field(default_factory=list)
     glossary: list[GlossaryTerm] = field(default_factory=list)
     trials: list[Trial] = field(default_factory=list)
+    other_trials: list[OtherTrial] = field(default_factory=list)
 
     def rows(self) -> list[Any]:
         return [
@@ -93,6 +96,7 @@ class Knowledge:
             *self.guidance,
             *self.glossary,
             *self.trials,
+            *self.other_trials,
         ]
 
 
@@ -216,6 +220,7 @@ def read_knowledge(directory: Path) -> Knowledge:
         (directory / "treatments.yml", "treatments", _read_treatments),
         (directory / "guidance.yml", "guidance", _read_guidance),
         (directory / "glossary.yml", "glossary", _read_glossary),
+        (directory / "other_trials.yml", "other_trials", _read_other_trials),
     ]
     for path, section, reader in readers:
         document = _load_yaml(path, problems)
@@ -230,6 +235,11 @@ def read_knowledge(directory: Path) -> Knowledge:
         document = _load_yaml(path, problems)
         if document is not None:
             _read_trial(knowledge, problems, path, document)
+
+    try:
+        RedFlagChecker.from_file(directory / "red_flags.yml")
+    except RedFlagFileError as error:
+        problems.append(Problem(directory / "red_flags.yml", "red flags", str(error)))
 
     defaults = [trial for trial in knowledge.trials if trial.is_default]
     if len(defaults) > 1:
@@ -307,8 +317,8 @@ def _read_treatments(knowledge: Knowledge, problems, path: Path, items: list) ->
             key=key,
             name=entry.text("name"),
             aliases=entry.words("aliases"),
-            what_it_is=entry.text("what_it_is"),
-            how_it_works=entry.text("how_it_works"),
+            what_it_is=entry.text("what_it_is", required=False),
+            how_it_works=entry.text("how_it_works", required=False),
             sources=entry.sources(knowledge.sources),
         )
         if key is not None:
@@ -364,6 +374,17 @@ def _read_glossary(knowledge: Knowledge, problems, path: Path, items: list) -> N
                 sources=entry.sources(knowledge.sources),
             )
         )
+
+
+def _read_other_trials(knowledge: Knowledge, problems, path: Path, items: list) -> None:
+    seen: set[str] = set()
+    for _, entry in _each_entry(problems, path, items, "other trial", ("name", "aliases"), name_field="name"):
+        name = entry.text("name")
+        _unique(entry, name, seen, "other trial")
+        known = {trial.name.casefold() for trial in knowledge.trials}
+        if name is not None and name.casefold() in known:
+            entry.problem(f"{name!r} is a trial with results here, not another trial")
+        knowledge.other_trials.append(OtherTrial(name=name, aliases=entry.words("aliases")))
 
 
 def _read_trial(knowledge: Knowledge, problems, path: Path, document: Any) -> None:
@@ -457,6 +478,7 @@ def _read_endpoints(
             "key",
             "topic",
             "name",
+            "plain_name",
             "outcome_phrase",
             "definition",
             "primary",
@@ -484,6 +506,7 @@ def _read_endpoints(
                 key=key,
                 topic=entry.text("topic"),
                 name=entry.text("name"),
+                plain_name=entry.text("plain_name", required=False) or entry.text("name"),
                 outcome_phrase=entry.text("outcome_phrase"),
                 definition=entry.text("definition"),
                 is_primary=entry.flag("primary"),

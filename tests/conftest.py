@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -48,3 +49,22 @@ def live_bot(knowledge_url: str, tmp_path_factory: pytest.TempPathFactory):
 
     with running_bot(knowledge_url, tmp_path_factory.mktemp("live-bot")) as bot:
         yield bot
+
+
+def pytest_sessionstart(session) -> None:
+    session.config.started_at = time.time()
+
+
+def pytest_terminal_summary(terminalreporter, config) -> None:
+    """Print the red-flag rates measured in this run, before pytest's summary line."""
+    import json
+
+    from tests.test_red_flags import RATES_FILE
+
+    if not RATES_FILE.exists() or RATES_FILE.stat().st_mtime < config.started_at:
+        return
+    for name, rate in json.loads(RATES_FILE.read_text()).items():
+        terminalreporter.write_line(
+            f"red flags ({name}): emergencies escalated {rate['emergencies_escalated']}/{rate['emergencies']}, "
+            f"harmless questions escalated {rate['harmless_escalated']}/{rate['harmless']}"
+        )

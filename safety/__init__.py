@@ -1,0 +1,1 @@
+"""The patient-safety layer: checks that run on every message, before any answer."""
