@@ -66,8 +66,8 @@ class Treatment(Cited, Base):
     key: Mapped[str] = Column(String(64), unique=True, nullable=False)
     name: Mapped[str] = Column(String(200), nullable=False)
     aliases: Mapped[List[str]] = Column(JSON, nullable=False, default=list)
-    what_it_is: Mapped[str] = Column(Text, nullable=False)
-    how_it_works: Mapped[str] = Column(Text, nullable=False)
+    what_it_is: Mapped[str | None] = Column(Text)
+    how_it_works: Mapped[str | None] = Column(Text)
 
     guidance: Mapped[List[Guidance]] = relationship(
         "Guidance", back_populates="treatment", order_by="Guidance.position"
@@ -142,6 +142,7 @@ class Endpoint(Base):
     key: Mapped[str] = Column(String(64), nullable=False)
     topic: Mapped[str] = Column(String(64), nullable=False, index=True)
     name: Mapped[str] = Column(Text, nullable=False)
+    plain_name: Mapped[str] = Column(Text, nullable=False)
     outcome_phrase: Mapped[str] = Column(Text, nullable=False)
     definition: Mapped[str] = Column(Text, nullable=False)
     is_primary: Mapped[bool] = Column(Boolean, nullable=False, default=False)
@@ -258,3 +259,13 @@ class GlossaryTerm(Cited, Base):
     term: Mapped[str] = Column(String(200), unique=True, nullable=False)
     aliases: Mapped[List[str]] = Column(JSON, nullable=False, default=list)
     meaning: Mapped[str] = Column(Text, nullable=False)
+
+
+class OtherTrial(Base):
+    """A trial this assistant has no results for, so that a question about it is recognised."""
+
+    __tablename__ = "other_trials"
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    name: Mapped[str] = Column(String(200), unique=True, nullable=False)
+    aliases: Mapped[List[str]] = Column(JSON, nullable=False, default=list)

@@ -19,9 +19,12 @@ from actions.database import StoreUnavailable, reading_engine
 from actions.matching import find_mention
 from actions.models import (
     Arm,
+    Comparison,
     Endpoint,
     GlossaryTerm,
     Guidance,
+    OtherTrial,
+    Result,
     SafetyFinding,
     Source,
     Treatment,
@@ -52,6 +55,11 @@ class KnowledgeStore:
         if trial is None:
             raise StoreUnavailable(f"The knowledge store has no trial {key or ''}".strip())
         return trial
+
+    def trials(self) -> list[Trial]:
+        return list(
+            self.session.execute(select(Trial).order_by(Trial.is_default.desc(), Trial.key)).scalars()
+        )
 
     def endpoints_on(self, trial: Trial, topic: str) -> list[Endpoint]:
         return self._endpoints(trial, Endpoint.topic == topic)
@@ -98,6 +106,11 @@ class KnowledgeStore:
         names = {name: t for t in treatments for name in (t.name, t.key, *t.aliases)}
         return find_mention(words, names)
 
+    def find_other_trial(self, words: str) -> OtherTrial | None:
+        """A trial with no results here that `words` name (by alias only: see other_trials.yml)."""
+        others = self.session.execute(select(OtherTrial)).scalars()
+        return find_mention(words, {alias: trial for trial in others for alias in trial.aliases})
+
     def find_glossary_term(self, words: str) -> GlossaryTerm | None:
         terms = self.session.execute(select(GlossaryTerm)).scalars()
         names = {name: term for term in terms for name in (term.term, *term.aliases)}
@@ -113,6 +126,14 @@ class KnowledgeStore:
             .order_by(Arm.position)
         )
         return list(self.session.execute(query).scalars())
+
+    def sources_of_figures(self) -> list[Source]:
+        """The sources that trial results, comparisons and safety guidance come from."""
+        cited: dict[str, Source] = {}
+        for model in (Result, Comparison, Guidance):
+            for row in self.session.execute(select(model)).scalars():
+                cited.update((source.key, source) for source in row.sources)
+        return sorted(cited.values(), key=lambda source: source.published)
 
     def sources(self) -> list[Source]:
         return list(self.session.execute(select(Source).order_by(Source.key)).scalars())
