@@ -13,8 +13,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.answers import NO_KNOWLEDGE, STORE_UNAVAILABLE, compose_answer, define_term
+from actions.answers import NO_KNOWLEDGE, STORE_UNAVAILABLE, compose_answer, define_term, not_covered_trial
 from actions.database import StoreUnavailable
+from actions.fallback import ActionAskToRephrase
 from actions.models import Treatment
 from actions.store import KnowledgeStore
 
@@ -76,7 +77,7 @@ def typed_entity_words(tracker: Tracker, entity: str) -> list[str]:
     return words
 
 
-async def _read_store(work: Callable[[KnowledgeStore], T]) -> T:
+async def read_store(work: Callable[[KnowledgeStore], T]) -> T:
     """Run `work` on the store off the event loop, so a slow database does not stall others."""
 
     def run() -> T:
@@ -97,15 +98,18 @@ class ActionAnswerQuestion(Action):
     ) -> list[EventType]:
         topic = topic_asked(tracker)
         if topic is None:
-            dispatcher.utter_message(response="utter_default")
+            await ActionAskToRephrase().run(dispatcher, tracker, domain)
             return []
 
         def answer(store: KnowledgeStore) -> tuple[list[str] | None, str | None]:
+            other_trial = store.find_other_trial(tracker.latest_message.get("text") or "")
+            if other_trial is not None:
+                return not_covered_trial(store, other_trial), None
             treatment = treatment_asked(store, tracker)
             return compose_answer(store, topic, treatment), treatment.name if treatment else None
 
         try:
-            messages, treatment_name = await _read_store(answer)
+            messages, treatment_name = await read_store(answer)
         except StoreUnavailable:
             logger.exception("Could not answer %r from the knowledge store", topic)
             dispatcher.utter_message(text=STORE_UNAVAILABLE)
@@ -130,7 +134,7 @@ class ActionDefineTerm(Action):
     ) -> list[EventType]:
         words = [*typed_entity_words(tracker, "term"), tracker.latest_message.get("text") or ""]
         try:
-            messages = await _read_store(lambda store: define_term(store, words))
+            messages = await read_store(lambda store: define_term(store, words))
         except StoreUnavailable:
             logger.exception("Could not look up a glossary word")
             dispatcher.utter_message(text=STORE_UNAVAILABLE)
