@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 from actions import phrasing
-from actions.models import Arm, Endpoint, Result, Source, Treatment, Trial
+from actions.models import Arm, Endpoint, OtherTrial, Result, Source, Treatment, Trial
 from actions.phrasing import sentence
 from actions.store import KnowledgeStore
 
@@ -53,6 +53,8 @@ Composer = Callable[[KnowledgeStore, Trial, Treatment | None], Reply]
 def compose_answer(store: KnowledgeStore, topic: str, treatment: Treatment | None = None) -> list[str] | None:
     """The messages answering `topic`, or None when the store knows nothing on it."""
     trial = store.trial()
+    if treatment is not None and not store.arms_for(trial, treatment):
+        return _not_in_trial(trial, treatment).messages()
     composer = DESIGN_COMPOSERS.get(topic)
     if composer is not None:
         return composer(store, trial, treatment).messages()
@@ -99,8 +101,8 @@ def _say_endpoint(reply: Reply, trial: Trial, endpoint: Endpoint, treatment: Tre
     headline = phrasing.arms_in_order(headline, asked)
     sentences = []
     for index, result in enumerate(headline):
-        prefix = f"in the {trial.name} trial, " if index == 0 else "for comparison, "
-        sentences.append(sentence(prefix + phrasing.describe_result(endpoint, result)))
+        said = phrasing.describe_result(endpoint, result, first=index == 0)
+        sentences.append(f"In the {trial.name} trial, {said[0].lower()}{said[1:]}" if index == 0 else said)
     for estimate in estimates[1:]:
         others = phrasing.arms_in_order(by_estimate[estimate], asked)
         sentences.append(phrasing.describe_other_estimate(endpoint, estimate, others))
@@ -121,14 +123,14 @@ def _say_caveat(reply: Reply, store: KnowledgeStore, trial: Trial) -> None:
         ordered = phrasing.arms_in_order(figures, experimental.id)
         if not ordered:
             continue
-        clause = phrasing.describe_result(endpoint, ordered[0])
-        if len(ordered) > 1:
-            comparisons = " and ".join(
-                f"{phrasing.people_in_every_hundred(r)} on {r.arm.name} ({phrasing.percent_detail(r)})"
-                for r in ordered[1:]
-            )
-            clause += f", compared with {comparisons}"
-        sentences.append(sentence(clause))
+        lead, *others = ordered
+        sentences.append(
+            f"About {phrasing.in_every_hundred(lead.value)} in every {phrasing.PER} people on "
+            f"{lead.arm.name} {endpoint.outcome_phrase} ({phrasing.number(lead.value)}%)."
+        )
+        for other in others:
+            figure = f"{phrasing.people_in_every_hundred(other)} ({phrasing.number(other.value)}%)"
+            sentences.append(f"On {other.arm.name}, it was {figure}.")
         rows.extend(ordered)
     for finding in store.findings(trial, in_caveat=True):
         sentences.append(finding.statement)
@@ -146,7 +148,16 @@ def _experimental_treatment(trial: Trial) -> Treatment | None:
 
 
 def _main_arms(trial: Trial) -> list[Arm]:
-    return [arm for arm in trial.arms if arm.role != "exploratory"]
+    """The arms of the main comparison, the experimental one first."""
+    return sorted(
+        (arm for arm in trial.arms if arm.role != "exploratory"), key=lambda arm: arm.role != "experimental"
+    )
+
+
+def _what_was_compared(trial: Trial) -> str:
+    """ "A with B" (or "A, B and C") for the arms of the main comparison."""
+    names = [arm.name for arm in _main_arms(trial)]
+    return " with ".join(names) if len(names) == 2 else ", ".join(names[:-1]) + f" and {names[-1]}"
 
 
 def _asked_treatments(trial: Trial, treatment: Treatment | None) -> list[Treatment]:
@@ -160,11 +171,34 @@ def _asked_treatments(trial: Trial, treatment: Treatment | None) -> list[Treatme
     return treatments
 
 
+def not_covered_trial(store: KnowledgeStore, other: OtherTrial) -> list[str]:
+    """A question about a trial this assistant has no results for: say so, give no figure."""
+    names = " and ".join(trial.name for trial in store.trials())
+    return [
+        f"I don't have results from the {other.name} trial, so I won't guess. "
+        f"I only have results from {names}. Your MS nurse or neurologist can tell you about other trials."
+    ]
+
+
+def _not_in_trial(trial: Trial, treatment: Treatment) -> Reply:
+    """A question about a medicine the trial did not test: say so, and give no figure."""
+    reply = Reply()
+    reply.say(
+        f"The {trial.name} trial had no {treatment.name} group. So I have no figures for it from "
+        f"this trial. The trial compared {_what_was_compared(trial)}.",
+        trial,
+    )
+    if treatment.what_it_is:
+        reply.say(treatment.what_it_is, treatment)
+    reply.say("I only give figures for the medicines in the trials I know. I won't guess.")
+    return reply
+
+
 def _participants(store: KnowledgeStore, trial: Trial, _treatment: Treatment | None) -> Reply:
     reply = Reply()
     text = f"The {trial.name} trial included {trial.population}."
     if trial.people_randomised is not None:
-        text += f" {trial.people_randomised} people were put at random into the main groups."
+        text += f" {trial.people_randomised} people were put into the main groups by chance."
     analysed = [arm for arm in _main_arms(trial) if arm.people_analysed is not None]
     if analysed:
         groups = " and ".join(f"{arm.people_analysed} people on {arm.name}" for arm in analysed)
@@ -176,7 +210,7 @@ def _participants(store: KnowledgeStore, trial: Trial, _treatment: Treatment | N
 def _allocation(store: KnowledgeStore, trial: Trial, _treatment: Treatment | None) -> Reply:
     reply = Reply()
     reply.say(
-        f"{sentence(trial.allocation)} Choosing by chance makes the groups alike, so a "
+        f"{sentence(trial.allocation)} Choosing by chance makes the groups alike. So a "
         "difference in results is most likely caused by the treatment.",
         trial,
     )
@@ -196,27 +230,26 @@ def _higher_dose_group(store: KnowledgeStore, trial: Trial, _treatment: Treatmen
 def _primary_endpoints(store: KnowledgeStore, trial: Trial, _treatment: Treatment | None) -> Reply:
     reply = Reply()
     endpoints = store.primary_endpoints(trial)
-    names = " and ".join(endpoint.name for endpoint in endpoints)
     reply.say(
-        f"The main results the {trial.name} trial was built to measure (its primary endpoints) "
-        f"were: {names}.",
+        f"The {trial.name} trial was built to measure these main results. They are called its "
+        "primary endpoints.",
         trial,
     )
     for endpoint in endpoints:
-        reply.say(sentence(f"{endpoint.name}: {endpoint.definition}"))
+        reply.say(f"{sentence(endpoint.name)} {endpoint.definition}")
     reply.say("Ask me about either one to hear the results.")
     return reply
 
 
 def _trial_overview(store: KnowledgeStore, trial: Trial, _treatment: Treatment | None) -> Reply:
     reply = Reply()
-    groups = " and ".join(arm.name for arm in _main_arms(trial))
     reply.say(
-        f"{trial.name} was {trial.design}. It included {trial.population}. It compared {groups}.",
+        f"{trial.name} was {trial.design}. It included {trial.population}. "
+        f"It compared {_what_was_compared(trial)}.",
         trial,
         *_main_arms(trial),
     )
-    reply.say(f"What the researchers concluded: {sentence(trial.conclusion)}", trial)
+    reply.say(f"The researchers concluded this. {sentence(trial.conclusion)}", trial)
     return reply
 
 
@@ -225,7 +258,9 @@ def _how_given(store: KnowledgeStore, trial: Trial, treatment: Treatment | None)
     for asked in _asked_treatments(trial, treatment):
         arms = [arm for arm in store.arms_for(trial, asked) if arm.role != "exploratory" and arm.schedule]
         for arm in arms:
-            reply.say(f"In the {trial.name} trial, {arm.name} was {arm.schedule}.", arm)
+            reply.say(
+                f"This is how {arm.name} was given in the {trial.name} trial. {sentence(arm.schedule)}", arm
+            )
         if not arms:
             reply.say(f"The {trial.name} trial did not use {asked.name}.")
         for guidance in store.guidance(asked, "how_given"):
@@ -252,9 +287,10 @@ def _monitoring(store: KnowledgeStore, trial: Trial, treatment: Treatment | None
     reply = Reply()
     monitored = [t for t in _asked_treatments(trial, treatment) if store.guidance(t, "monitoring")]
     if not monitored:
-        reply.say(f"I have no monitoring guidance for {treatment.name if treatment else 'this'}.")
+        name = treatment.name if treatment else "this medicine"
+        reply.say(f"I have no advice on check-ups for {name}. Please ask your MS nurse what you need.")
     for asked in monitored:
-        reply.say(f"Monitoring for {asked.name}:")
+        reply.say(f"{phrasing.capitalised(asked.name)} needs regular check-ups. These are the tests.")
         for guidance in store.guidance(asked, "monitoring"):
             reply.say(guidance.text, guidance)
     reply.say(TALK_TO_YOUR_TEAM)
@@ -263,11 +299,8 @@ def _monitoring(store: KnowledgeStore, trial: Trial, treatment: Treatment | None
 
 def _sources(store: KnowledgeStore, trial: Trial, _treatment: Treatment | None) -> Reply:
     reply = Reply()
-    lines = [f"- {phrasing.full_citation(source)}" for source in store.sources()]
-    reply.say(
-        "Every figure I give comes from my knowledge store, and each one is stored with where it "
-        "comes from. My sources are:\n" + "\n".join(lines)
-    )
+    lines = [f"- {phrasing.source_listing(source)}" for source in store.sources()]
+    reply.say("Every figure I give comes from a checked source. These are my sources.\n" + "\n".join(lines))
     return reply
 
 
@@ -293,5 +326,5 @@ def define_term(store: KnowledgeStore, words: Iterable[str]) -> list[str]:
             reply = Reply()
             reply.say(term.meaning, term)
             return reply.messages()
-    known = ", ".join(store.glossary_words())
-    return [f"Sorry, I don't have a plain explanation of that word yet. I can explain: {known}."]
+    a, b, c = sorted(store.glossary_words(), key=len)[:3]
+    return [f"Sorry, I can't explain that word yet. You could ask me what {a}, {b} or {c} means."]

@@ -17,14 +17,14 @@ PER = 100  # natural frequencies are said "in every 100 people"
 CHANCE_THRESHOLD = 0.05  # the usual line for "unlikely to be down to chance"
 
 ESTIMATE_MEANINGS = {
-    "crude proportion": "simply the people it happened to, out of everyone in the group",
-    "Kaplan-Meier estimate": "a way of counting that allows for people who left the trial early",
-    "annualised rate": "the average for one person over one year",
-    "mean change": "the average change for one person",
+    "crude proportion": "It is simply the people it happened to, out of everyone in the group.",
+    "Kaplan-Meier estimate": "It allows for people who left the trial early.",
+    "annualised rate": "It is the average for one person over one year.",
+    "mean change": "It is the average change for one person.",
 }
 RATIO_SUBJECTS = {
-    "hazard ratio": "the risk of {name}",
-    "risk ratio": "the risk of {name}",
+    "hazard ratio": "the chance of {name}",
+    "risk ratio": "the chance of {name}",
     "odds ratio": "the odds of {name}",
     "rate ratio": "the {name}",
 }
@@ -39,6 +39,10 @@ def number(value: float) -> str:
 def in_every_hundred(value: float) -> int:
     """A percentage (or a rate per person) as whole people in every 100, rounding halves up."""
     return int(Decimal(str(value)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def capitalised(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def sentence(text: str) -> str:
@@ -56,48 +60,55 @@ def people_in_every_hundred(result: Result) -> str:
 
 
 def percent_detail(result: Result) -> str:
-    """The exact figure behind a natural frequency: "30%, 60 of 200 people"."""
+    """The exact figure behind a natural frequency: "30%, or 60 of 200 people"."""
     detail = f"{number(result.value)}%"
     if result.count is not None and result.denominator is not None:
-        detail += f", {result.count} of {result.denominator} people"
+        detail += f", or {result.count} of {result.denominator} people"
     return detail
 
 
-def describe_result(endpoint: Endpoint, result: Result) -> str:
-    """One arm's figure as a clause, e.g. "about 30 in every 100 people on A had ... (30%)"."""
+def describe_result(endpoint: Endpoint, result: Result, first: bool = True) -> str:
+    """One arm's figure in short sentences. The `first` arm said gets the full wording; the
+    next ones are said "for comparison"."""
     arm = result.arm.name
     if result.value is None:
-        return f"this does not apply to {arm}: {result.not_applicable}"
+        return f"This does not apply to {arm}. {sentence(result.not_applicable)}"
     if result.unit == "percent":
-        return (
-            f"{people_in_every_hundred(result)} on {arm} {endpoint.outcome_phrase} ({percent_detail(result)})"
-        )
+        if first:
+            said = f"{capitalised(people_in_every_hundred(result))} on {arm} {endpoint.outcome_phrase}."
+        else:
+            said = f"For comparison, on {arm} it was {people_in_every_hundred(result)}."
+        return f"{said} That is {percent_detail(result)}."
     if result.unit == "per person per year":
         per_hundred = in_every_hundred(result.value * PER)
+        lead = "On" if first else "For comparison, on"
         return (
-            f"people on {arm} had {number(result.value)} {endpoint.outcome_phrase} on average: "
-            f"about {per_hundred} {endpoint.outcome_phrase} for every {PER} people"
+            f"{lead} {arm}, people had {number(result.value)} {endpoint.outcome_phrase} on average. "
+            f"That is about {per_hundred} {endpoint.outcome_phrase} for every {PER} people."
         )
-    direction = _points_direction(endpoint, result.value)
+    lead = "On" if first else "For comparison, on"
+    went, verdict = _points_direction(endpoint, result.value)
     return (
-        f"the {endpoint.outcome_phrase} for people on {arm} {direction} by "
-        f"{number(abs(result.value))} points on average"
+        f"{lead} {arm}, the {endpoint.outcome_phrase} {went} by {number(abs(result.value))} points "
+        f"on average.{verdict}"
     )
 
 
-def _points_direction(endpoint: Endpoint, value: float) -> str:
+def _points_direction(endpoint: Endpoint, value: float) -> tuple[str, str]:
     if value == 0:
-        return "did not change"
-    went = "went up" if value > 0 else "went down"
+        return "did not change", ""
     better = (value < 0) == (endpoint.better_when == "lower")
-    return f"{went} ({'better' if better else 'worse'})"
+    return ("went up" if value > 0 else "went down"), (" That is better." if better else " That is worse.")
 
 
 def describe_other_estimate(endpoint: Endpoint, estimate: str, results: Sequence[Result]) -> str:
     """The same endpoint counted another way, e.g. a Kaplan-Meier estimate beside a crude count."""
     figures = " and ".join(f"{number(r.value)}% on {r.arm.name}" for r in results)
-    meaning = ESTIMATE_MEANINGS.get(estimate, estimate)
-    return sentence(f"counted another way ({estimate}: {meaning}), it was {figures}")
+    meaning = ESTIMATE_MEANINGS.get(estimate, "")
+    return (
+        f"There is another way to count this, called a {estimate}. {meaning} "
+        f"Counted this way, it was {figures}."
+    )
 
 
 def is_significant(comparison: Comparison) -> bool | None:
@@ -127,55 +138,48 @@ def describe_comparison(endpoint: Endpoint, comparison: Comparison, headline: Se
     sentences: list[str] = []
 
     if comparison.measure is not None and comparison.value is not None:
-        subject = RATIO_SUBJECTS[comparison.measure].format(name=endpoint.name)
+        subject = RATIO_SUBJECTS[comparison.measure].format(name=endpoint.plain_name)
         verb = "lower" if comparison.value < 1 else "higher"
         change = comparison.relative_change
         size = f"{number(abs(change))}% {verb}" if change is not None else verb
-        interval = ""
+        sentences.append(sentence(f"{subject} was {size} on {experimental} than on {comparator}"))
+        numbers = f"In numbers: {comparison.measure} {number(comparison.value)}"
         if comparison.ci_lower is not None and comparison.ci_upper is not None:
-            interval = (
+            numbers += (
                 f", {number(comparison.ci_level)}% confidence interval "
                 f"{number(comparison.ci_lower)} to {number(comparison.ci_upper)}"
             )
-        sentences.append(
-            sentence(
-                f"compared with {comparator}, {subject} was {size} on "
-                f"{experimental} ({comparison.measure} {number(comparison.value)}{interval})"
-            )
-        )
+        sentences.append(f"{numbers}.")
         absolute = _absolute_terms(endpoint, headline)
         if absolute and change is not None:
             favourable = (comparison.value < 1) == (endpoint.better_when == "lower")
             name = "improvement" if favourable and significant else "difference"
-            sentences.append(
-                sentence(
-                    f"this {number(abs(change))}% {name} is a relative figure. In absolute terms, {absolute}"
-                )
-            )
+            sentences.append(f"This {number(abs(change))}% {name} is a relative figure. {absolute}")
 
     if significant is True:
-        chance = "a difference this big is unlikely to be down to chance"
-        if comparison.p_value is not None:
-            chance += f" ({p_value_text(comparison)})"
-        sentences.append(sentence(chance))
+        detail = f" ({p_value_text(comparison)})" if comparison.p_value is not None else ""
+        sentences.append(f"A difference this big is unlikely to be down to chance{detail}.")
     elif significant is False:
         detail = f" ({p_value_text(comparison)})" if comparison.p_value is not None else ""
         sentences.append(
-            sentence(
-                f"but this difference could be down to chance{detail}. So the trial did not "
-                f"show that {experimental} was better or worse than {comparator} on this"
-            )
+            f"But this difference could be down to chance{detail}. So the trial did not show that "
+            f"{experimental} was better or worse than {comparator} on this."
         )
     return sentences
 
 
 def _absolute_terms(endpoint: Endpoint, headline: Sequence[Result]) -> str:
-    """ "about 10 in every 100 people on A and about 30 in every 100 on B <outcome>" """
+    """ "In plain numbers: about 10 in every 100 people on A <outcome>. On B, it was about 30." """
     percents = [r for r in headline if r.value is not None and r.unit == "percent"]
     if len(percents) < 2:
         return ""
-    parts = [f"about {in_every_hundred(r.value)} in every {PER} people on {r.arm.name}" for r in percents]
-    return f"{' and '.join(parts)} {endpoint.outcome_phrase}"
+    first, *others = percents
+    said = (
+        f"In plain numbers, {people_in_every_hundred(first)} on {first.arm.name} {endpoint.outcome_phrase}."
+    )
+    for other in others:
+        said += f" On {other.arm.name}, it was {people_in_every_hundred(other)}."
+    return said
 
 
 def arms_in_order(results: Iterable[Result], treatment_id: int | None = None) -> list[Result]:
@@ -184,15 +188,17 @@ def arms_in_order(results: Iterable[Result], treatment_id: int | None = None) ->
 
 
 def source_line(sources: Iterable[Source]) -> str:
-    """ "Source: A; B." with each source once, in first-used order."""
+    """ "Source: A." or "Sources: A. B." with each source once, in first-used order."""
     seen: dict[str, Source] = {}
     for source in sources:
         seen.setdefault(source.key, source)
     if not seen:
         return ""
-    return "Source: " + "; ".join(source.short_citation for source in seen.values()) + "."
+    said = [sentence(source.short_citation) for source in seen.values()]
+    return ("Source: " if len(said) == 1 else "Sources: ") + " ".join(said)
 
 
-def full_citation(source: Source) -> str:
-    text = f"{source.citation} (published {source.published})"
+def source_listing(source: Source) -> str:
+    """One source for the "where do the figures come from?" answer: plain name, date, link."""
+    text = f"{sentence(source.short_citation)} Published {source.published}."
     return f"{text} {source.link}" if source.link else text

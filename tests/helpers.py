@@ -46,3 +46,49 @@ def run_action(action: Action, tracker: Tracker) -> tuple[list[dict[str, Any]], 
 
 def texts(messages: list[dict[str, Any]]) -> list[str]:
     return [message["text"] for message in messages if message.get("text")]
+
+
+def every_answer(knowledge_url: str) -> list[tuple[str, str]]:
+    """Every message the actions can send, each with where it comes from: every topic for every
+    treatment (and none), every glossary word, the opening notice, and the fixed messages."""
+    from sqlalchemy import select
+
+    from actions import advice, answers, fallback
+    from actions.models import OtherTrial, Treatment
+    from actions.session import opening_notice, where_figures_come_from
+    from actions.store import KnowledgeStore
+
+    found: list[tuple[str, str]] = []
+    with KnowledgeStore.open(knowledge_url) as store:
+        trial = store.trial()
+        treatments = [None, *store.session.execute(select(Treatment).order_by(Treatment.key)).scalars()]
+        for topic in sorted(set(answers.DESIGN_COMPOSERS) | store.topics(trial)):
+            for treatment in treatments:
+                where = f"{topic} / {treatment.key if treatment else 'any treatment'}"
+                found.extend((where, text) for text in answers.compose_answer(store, topic, treatment) or [])
+        for term in store.glossary_words():
+            found.extend((f"glossary / {term}", text) for text in answers.define_term(store, [term]))
+        found.extend(("glossary / unknown word", t) for t in answers.define_term(store, ["zorblax"]))
+        found.append(("opening notice", opening_notice(where_figures_come_from(store))))
+        for other in store.session.execute(select(OtherTrial)).scalars():
+            found.extend((f"other trial / {other.name}", t) for t in answers.not_covered_trial(store, other))
+    fixed = {
+        "answers": ("STORE_UNAVAILABLE", "NO_KNOWLEDGE", "TALK_TO_YOUR_TEAM"),
+        "advice": ("CANNOT_DECIDE", "FACTS_FOLLOW", "NO_FACTS", "DO_NOT_CHANGE"),
+        "fallback": ("NOT_SURE", "SAY_IT_ANOTHER_WAY", "WHAT_I_CAN_ANSWER"),
+    }
+    modules = {"answers": answers, "advice": advice, "fallback": fallback}
+    for module, names in fixed.items():
+        found.extend((f"{module}.{name}", getattr(modules[module], name)) for name in names)
+    return found
+
+
+def domain_texts(domain: dict) -> list[tuple[str, str]]:
+    """Every text in the domain's responses and buttons, with slots filled by their defaults."""
+    defaults = {name: slot.get("initial_value") for name, slot in domain["slots"].items()}
+    found = []
+    for name, variants in domain["responses"].items():
+        for variant in variants:
+            found.append((name, variant.get("text", "").format(**defaults)))
+            found.extend((f"{name} button", button["title"]) for button in variant.get("buttons", []))
+    return found

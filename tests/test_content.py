@@ -54,7 +54,7 @@ def test_every_figure_in_the_seed_summary_is_answerable(everything_the_bot_can_s
         "sustained accumulation of disability",
         "secondary autoimmunity",
         "serious but are treatable",
-        "Coles AJ",
+        "Coles and others",
         "thyroid",
         "every 3 months",
         "at least 2 hours",

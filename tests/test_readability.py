@@ -1,0 +1,61 @@
+"""Plain language: every message the bot can send scores at most grade 8 on the Flesch-Kincaid
+scale (aiming for 6), and every relative figure is paired with the absolute figures it comes from.
+
+Web addresses are left out of the score: nobody reads them as words. So are labels of four
+words or fewer (button titles such as "Disability"): the Flesch-Kincaid formula needs sentences,
+and gives a one-word label a meaningless grade above 40.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+import textstat
+import yaml
+
+from tests.helpers import PROJECT_ROOT, domain_texts, every_answer
+
+MAXIMUM_GRADE = 8.0
+TARGET_GRADE = 6.0
+WEB_ADDRESS = re.compile(r"https?://\S+")
+SHORTEST_SCORED = 5  # words
+RELATIVE_FIGURE = re.compile(r"\d+(\.\d+)?% (lower|higher)")
+SCORES_FILE = PROJECT_ROOT / "results" / "readability.json"
+DOMAIN = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
+
+
+def grade(text: str) -> float:
+    return textstat.flesch_kincaid_grade(WEB_ADDRESS.sub("", text))
+
+
+@pytest.fixture(scope="module")
+def messages(knowledge_url: str) -> list[tuple[str, str]]:
+    found = every_answer(knowledge_url) + domain_texts(DOMAIN)
+    return [(where, text) for where, text in found if len(text.split()) >= SHORTEST_SCORED]
+
+
+def test_every_message_is_at_most_grade_8(messages: list[tuple[str, str]]) -> None:
+    grades = [grade(text) for _, text in messages]
+    SCORES_FILE.parent.mkdir(parents=True, exist_ok=True)
+    SCORES_FILE.write_text(
+        json.dumps(
+            {"messages": len(grades), "mean_grade": sum(grades) / len(grades), "highest_grade": max(grades)}
+        )
+    )
+    too_hard = sorted(
+        ((g, where, text) for g, (where, text) in zip(grades, messages, strict=True) if g > MAXIMUM_GRADE),
+        reverse=True,
+    )
+    assert too_hard == [], "\n".join(f"{g:.1f} {where}: {text}" for g, where, text in too_hard)
+
+
+def test_messages_aim_for_grade_6_on_average(messages: list[tuple[str, str]]) -> None:
+    mean = sum(grade(text) for _, text in messages) / len(messages)
+    assert mean <= TARGET_GRADE + 1, f"mean grade {mean:.1f}"
+
+
+def test_every_relative_figure_comes_with_absolute_ones(messages: list[tuple[str, str]]) -> None:
+    relative_only = [text for _, text in messages if RELATIVE_FIGURE.search(text) and "every 100" not in text]
+    assert relative_only == []
