@@ -1,32 +1,95 @@
-"""The assistant end to end, as a program using the REST channel sees it."""
+"""The assistant end to end, through the real servers and the REST channel, as a program or a
+chat widget sees it."""
 
 from __future__ import annotations
+
+import itertools
+
+import pytest
+
+OPENING = "Hello. I'm an automated assistant"
+_senders = itertools.count()
 
 
 def texts(replies: list[dict]) -> list[str]:
     return [reply["text"] for reply in replies if "text" in reply]
 
 
-def test_how_many_people_relapsed_on_alemtuzumab(live_bot) -> None:
-    said = texts(live_bot.say("new-user", "how many people relapsed on alemtuzumab?"))
+@pytest.fixture
+def chat(live_bot):
+    """A new conversation: its first message gets the opening notice, which is set aside."""
+    sender = f"patient-{next(_senders)}"
+
+    def say(text: str) -> list[dict]:
+        replies = live_bot.say(sender, text)
+        if replies and replies[0].get("text", "").startswith(OPENING):
+            return replies[1:]
+        return replies
+
+    return say
+
+
+def test_a_new_conversation_opens_with_the_notice(live_bot) -> None:
+    said = texts(live_bot.say("first-visit", "hi"))
+    assert said[0].startswith(OPENING) and "not a doctor or nurse" in said[0]
+    assert "don't share your name" in said[0]
+
+
+def test_how_many_people_relapsed_on_alemtuzumab(chat) -> None:
+    said = texts(chat("how many people relapsed on alemtuzumab?"))
     assert "35%" in said[0] and "51%" in said[0]
     assert said[0].index("35%") < said[0].index("51%")
     assert any(text.startswith("Safety note:") and "autoimmunity" in text for text in said)
-    assert said[-1].startswith("Source:")
+    assert said[-1].startswith(("Source: ", "Sources: "))
 
 
-def test_a_follow_up_uses_what_was_asked_before(live_bot) -> None:
-    live_bot.say("follow-up", "how many people relapsed on lemtrada")
-    said = texts(live_bot.say("follow-up", "and on interferon?"))
+def test_a_follow_up_uses_what_was_asked_before(chat) -> None:
+    chat("how many people relapsed on lemtrada")
+    said = texts(chat("and on interferon?"))
     assert said[0].startswith("In the CARE-MS II trial, about 51 in every 100 people on interferon beta-1a")
 
 
-def test_greeting_offers_topics_as_buttons(live_bot) -> None:
-    replies = live_bot.say("greeting", "hi there")
-    assert "automated assistant" in replies[0]["text"]
-    assert [button["payload"] for button in replies[0]["buttons"]][0] == "/ask_relapse"
+def test_greeting_offers_topics_as_buttons(chat) -> None:
+    replies = chat("hi there")
+    assert replies[0]["buttons"][0]["payload"] == "/ask_relapse"
 
 
-def test_a_button_payload_gets_the_answer(live_bot) -> None:
-    said = texts(live_bot.say("button", "/ask_disability"))
+def test_a_button_payload_gets_the_answer(chat) -> None:
+    said = texts(chat("/ask_disability"))
     assert "42% lower" in said[0]
+
+
+def test_an_emergency_inside_a_question_gets_urgent_help_and_no_figures(chat) -> None:
+    said = texts(chat("how many relapsed on lemtrada? also my lips are swelling up"))
+    assert said == [said[0]] and "call 999, 112 or 911, or your local emergency number now" in said[0]
+    assert "%" not in said[0]
+
+
+def test_thoughts_of_self_harm_get_the_crisis_wording(chat) -> None:
+    said = texts(chat("i dont want to be here anymore, i want to end it all"))
+    assert "You matter" in said[0] and "call 999" in said[0]
+
+
+def test_a_harmless_question_about_a_symptom_is_answered_normally(chat) -> None:
+    said = texts(chat("how common were headaches after the infusion?"))
+    assert not any(text.startswith("What you describe could be an emergency") for text in said)
+    assert any("in every 100 people" in text for text in said)
+
+
+def test_personal_advice_is_declined_kindly(chat) -> None:
+    said = texts(chat("should i switch from rebif to lemtrada?"))
+    assert said[0].startswith("I can't decide that for you")
+    assert "talking to your MS team" in said[-1]
+
+
+def test_a_group_that_did_not_exist_gets_an_honest_answer(chat) -> None:
+    said = texts(chat("how many people relapsed on placebo?"))
+    assert said[0].startswith("The CARE-MS II trial had no placebo group")
+    assert not any("%" in text for text in said)
+
+
+def test_an_unclear_message_gets_topics_to_choose_from_and_no_figure(chat) -> None:
+    replies = chat("purple monkey dishwasher banana")
+    assert "not sure what you mean" in replies[0]["text"] or "can't help with that" in replies[0]["text"]
+    assert replies[0]["buttons"]
+    assert not any("%" in text for text in texts(replies))
