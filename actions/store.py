@@ -13,6 +13,7 @@ from typing import Iterator
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import ColumnElement
 
 from actions.database import StoreUnavailable, reading_engine
@@ -78,21 +79,21 @@ class KnowledgeStore:
         self, trial: Trial, topic: str | None = None, in_caveat: bool | None = None
     ) -> list[SafetyFinding]:
         query = select(SafetyFinding).where(SafetyFinding.trial_id == trial.id)
-        if topic is not None:
-            query = query.where(SafetyFinding.topic == topic)
-        if in_caveat is not None:
-            query = query.where(SafetyFinding.in_caveat.is_(in_caveat))
-        return list(self.session.execute(query.order_by(SafetyFinding.position)).scalars())
+        return self._on_topic(SafetyFinding, query, topic, in_caveat)
 
     def guidance(
         self, treatment: Treatment, topic: str | None = None, in_caveat: bool | None = None
     ) -> list[Guidance]:
         query = select(Guidance).where(Guidance.treatment_id == treatment.id)
+        return self._on_topic(Guidance, query, topic, in_caveat)
+
+    def _on_topic(self, model: type, query: Select, topic: str | None, in_caveat: bool | None) -> list:
+        """`query`'s rows, narrowed to a topic and to those in (or not in) the safety note."""
         if topic is not None:
-            query = query.where(Guidance.topic == topic)
+            query = query.where(model.topic == topic)
         if in_caveat is not None:
-            query = query.where(Guidance.in_caveat.is_(in_caveat))
-        return list(self.session.execute(query.order_by(Guidance.position)).scalars())
+            query = query.where(model.in_caveat.is_(in_caveat))
+        return list(self.session.execute(query.order_by(model.position)).scalars())
 
     def topics(self, trial: Trial) -> set[str]:
         """Every topic this trial has figures or findings on."""
