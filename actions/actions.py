@@ -5,9 +5,8 @@ The conversation contract (intents, entities, topics) is in docs/conversation-de
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from typing import Any, Callable, TypeVar
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -17,7 +16,7 @@ from actions.answers import NO_KNOWLEDGE, STORE_UNAVAILABLE, compose_answer, def
 from actions.database import StoreUnavailable
 from actions.fallback import ActionAskToRephrase
 from actions.models import Treatment
-from actions.store import KnowledgeStore
+from actions.store import KnowledgeStore, read_store
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +24,6 @@ QUESTION_PREFIX = "ask_"
 NOT_TOPICS = {"ask_definition", "ask_capabilities"}
 FOLLOW_UP = "inform_treatment"
 WHAT_IS_TREATMENT = "what_is_treatment"
-T = TypeVar("T")
 
 
 def topic_asked(tracker: Tracker) -> str | None:
@@ -75,16 +73,6 @@ def typed_entity_words(tracker: Tracker, entity: str) -> list[str]:
         typed = text[start:end] if start is not None and end is not None else ""
         words.append(typed or str(found.get("value") or ""))
     return words
-
-
-async def read_store(work: Callable[[KnowledgeStore], T]) -> T:
-    """Run `work` on the store off the event loop, so a slow database does not stall others."""
-
-    def run() -> T:
-        with KnowledgeStore.open() as store:
-            return work(store)
-
-    return await asyncio.to_thread(run)
 
 
 class ActionAnswerQuestion(Action):

@@ -11,9 +11,10 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.actions import read_store, treatment_asked
+from actions.actions import treatment_asked
 from actions.answers import compose_answer
 from actions.database import StoreUnavailable
+from actions.store import read_store
 
 logger = logging.getLogger(__name__)
 

@@ -54,7 +54,7 @@ def compose_answer(store: KnowledgeStore, topic: str, treatment: Treatment | Non
     """The messages answering `topic`, or None when the store knows nothing on it."""
     trial = store.trial()
     if treatment is not None and not store.arms_for(trial, treatment):
-        return _not_in_trial(trial, treatment).messages()
+        return not_in_trial(trial, treatment).messages()
     composer = DESIGN_COMPOSERS.get(topic)
     if composer is not None:
         return composer(store, trial, treatment).messages()
@@ -180,7 +180,7 @@ def not_covered_trial(store: KnowledgeStore, other: OtherTrial) -> list[str]:
     ]
 
 
-def _not_in_trial(trial: Trial, treatment: Treatment) -> Reply:
+def not_in_trial(trial: Trial, treatment: Treatment) -> Reply:
     """A question about a medicine the trial did not test: say so, and give no figure."""
     reply = Reply()
     reply.say(

@@ -10,9 +10,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.actions import read_store
 from actions.database import StoreUnavailable
-from actions.store import KnowledgeStore
+from actions.store import KnowledgeStore, read_store
 
 logger = logging.getLogger(__name__)
 

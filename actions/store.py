@@ -7,8 +7,9 @@ into `StoreUnavailable`.
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, Iterator, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -31,6 +32,8 @@ from actions.models import (
     Treatment,
     Trial,
 )
+
+T = TypeVar("T")
 
 
 class KnowledgeStore:
@@ -138,3 +141,13 @@ class KnowledgeStore:
 
     def sources(self) -> list[Source]:
         return list(self.session.execute(select(Source).order_by(Source.key)).scalars())
+
+
+async def read_store(work: Callable[[KnowledgeStore], T]) -> T:
+    """Run `work` on the store off the event loop, so a slow database does not stall others."""
+
+    def run() -> T:
+        with KnowledgeStore.open() as store:
+            return work(store)
+
+    return await asyncio.to_thread(run)
