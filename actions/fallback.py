@@ -14,6 +14,10 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.answers import not_covered_trial, not_in_trial
+from actions.database import StoreUnavailable
+from actions.store import KnowledgeStore, read_store
+
 # What each question is called on a button; no figures.
 TOPIC_TITLES = {
     "ask_relapse": "How many had relapses",
@@ -47,6 +51,7 @@ SOMETHING_ELSE = {"title": "Something else", "payload": "/out_of_scope"}
 LIKELY_TOPICS_SHOWN = 3
 
 NOT_SURE = "Sorry, I'm not sure what you mean. Did you mean one of these?"
+URGENT_HELP_IF_NEEDED = "If you need urgent help, please {emergency_contact} now."
 SAY_IT_ANOTHER_WAY = (
     "Sorry, I still don't understand. Could you say it another way, in a few words? "
     "For example: how many people had relapses on alemtuzumab?"
@@ -54,8 +59,42 @@ SAY_IT_ANOTHER_WAY = (
 WHAT_I_CAN_ANSWER = "Sorry, I can't help with that. These are the things I can tell you about:"
 
 
+TERMINAL_CHANNEL = "cmdline"  # rasa shell: it turns buttons into a menu that swallows typing
+
+
 def topic_buttons(intents: list[str]) -> list[dict[str, str]]:
     return [{"title": TOPIC_TITLES[intent], "payload": f"/{intent}"} for intent in intents]
+
+
+def offer_topics(dispatcher: CollectingDispatcher, tracker: Tracker, text: str, buttons: list[dict]) -> None:
+    """Topics as buttons, except in the terminal, where they are listed in words.
+
+    In `rasa shell` a message with buttons becomes a menu, and a person who types a new message
+    there (perhaps an emergency) and presses Enter picks the first topic instead of sending it.
+    """
+    if tracker.get_latest_input_channel() == TERMINAL_CHANNEL:
+        topics = "; ".join(button["title"] for button in buttons)
+        dispatcher.utter_message(text=f"{text} You could ask about: {topics}.")
+    else:
+        dispatcher.utter_message(text=text, buttons=buttons)
+
+
+def uncovered(store: KnowledgeStore, text: str) -> list[str] | None:
+    """The honest reply when an unclear message names a trial or medicine with no results here."""
+    other = store.find_other_trial(text)
+    if other is not None:
+        return not_covered_trial(store, other)
+    treatment = store.find_treatment(text)
+    if treatment is not None and not store.arms_for(store.trial(), treatment):
+        return not_in_trial(store.trial(), treatment).messages()
+    return None
+
+
+def model_suspects_an_emergency(tracker: Tracker) -> bool:
+    """The model's own best guess was a red flag that no rule confirmed (see safety/)."""
+    ranking = tracker.latest_message.get("intent_ranking") or []
+    guesses = [entry.get("name") for entry in ranking if entry.get("name") != "nlu_fallback"]
+    return bool(guesses) and guesses[0] == "red_flag"
 
 
 def likely_topics(tracker: Tracker) -> list[str]:
@@ -74,8 +113,20 @@ class ActionAskWhichTopic(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        text = tracker.latest_message.get("text") or ""
+        try:
+            honest = await read_store(lambda store: uncovered(store, text))
+        except StoreUnavailable:
+            honest = None
+        if honest:
+            for message in honest:
+                dispatcher.utter_message(text=message)
+            return []
+        if model_suspects_an_emergency(tracker):
+            contact = tracker.get_slot("emergency_contact")
+            dispatcher.utter_message(text=URGENT_HELP_IF_NEEDED.format(emergency_contact=contact))
         likely = likely_topics(tracker) or MAIN_TOPICS
-        dispatcher.utter_message(text=NOT_SURE, buttons=[*topic_buttons(likely), SOMETHING_ELSE])
+        offer_topics(dispatcher, tracker, NOT_SURE, [*topic_buttons(likely), SOMETHING_ELSE])
         return []
 
 
@@ -88,7 +139,7 @@ class ActionAskToRephrase(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        dispatcher.utter_message(text=SAY_IT_ANOTHER_WAY, buttons=topic_buttons(MAIN_TOPICS))
+        offer_topics(dispatcher, tracker, SAY_IT_ANOTHER_WAY, topic_buttons(MAIN_TOPICS))
         return []
 
 

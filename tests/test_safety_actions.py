@@ -193,3 +193,50 @@ def test_everyday_words_that_are_also_trial_names_are_not_mistaken_for_trials(us
         ActionAnswerQuestion(), tracker_from("ask_relapse_rate", "can you define the relapse rate")
     )
     assert texts(messages)[0].startswith("In the CARE-MS II trial")
+
+
+def tracker_on_channel(channel: str, text: str = "???"):
+    from rasa_sdk import Tracker
+
+    state = tracker_from("nlu_fallback", text).current_state()
+    state["events"] = [{"event": "user", "text": text, "input_channel": channel, "parse_data": {}}]
+    return Tracker.from_dict(state)
+
+
+def test_in_the_terminal_topics_are_listed_in_words_so_typing_always_reaches_the_assistant() -> None:
+    """rasa shell turns buttons into a menu: a typed message (an emergency, say) would pick the
+    first topic instead of being sent."""
+    from actions.fallback import SAY_IT_ANOTHER_WAY, ActionAskToRephrase
+
+    messages, _ = run_action(ActionAskToRephrase(), tracker_on_channel("cmdline"))
+    assert "buttons" not in messages[0] or not messages[0]["buttons"]
+    assert messages[0]["text"].startswith(SAY_IT_ANOTHER_WAY)
+    assert "You could ask about: How many had relapses; Disability getting worse" in messages[0]["text"]
+    messages, _ = run_action(ActionAskToRephrase(), tracker_on_channel("rest"))
+    assert messages[0]["buttons"]
+
+
+def test_an_unclear_message_naming_another_trial_gets_the_honest_reply_not_topics(use_store) -> None:
+    from actions.fallback import ActionAskWhichTopic
+
+    messages, _ = run_action(
+        ActionAskWhichTopic(), tracker_from("nlu_fallback", "what happened in the opera 2 study")
+    )
+    assert texts(messages)[0].startswith("I don't have results from the OPERA trial")
+    assert not messages[0].get("buttons")
+
+
+def test_when_the_model_suspects_an_emergency_no_rule_confirms_the_fallback_says_how_to_get_help() -> None:
+    from rasa_sdk import Tracker
+
+    from actions.fallback import NOT_SURE, ActionAskWhichTopic
+
+    tracker = tracker_from(
+        "nlu_fallback", "i feel really strange and weird", slots={"emergency_contact": "call 999"}
+    )
+    ranking = [{"name": "nlu_fallback", "confidence": 0.6}, {"name": "red_flag", "confidence": 0.6}]
+    tracker = Tracker.from_dict(
+        {**tracker.current_state(), "latest_message": {**tracker.latest_message, "intent_ranking": ranking}}
+    )
+    messages, _ = run_action(ActionAskWhichTopic(), tracker)
+    assert texts(messages) == ["If you need urgent help, please call 999 now.", NOT_SURE]
