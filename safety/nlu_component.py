@@ -45,8 +45,10 @@ class RedFlagDetector(GraphComponent, IntentClassifier):
     """Sets the intent to `red_flag`, with full confidence, when a rule finds a red flag, and adds
     a `red_flag` entity naming which one, so the reply can fit it (self-harm needs other words).
 
-    The model also learns `red_flag`, as a second line of defence; without a rule to confirm it,
-    it escalates only above `learned_red_flag_threshold`, and otherwise goes to the fallback."""
+    The model also learns `red_flag`, but its confidence means nothing on text unlike its
+    training data (nonsense scored 0.91). So a learned `red_flag` that no rule confirms never
+    raises the alarm alone: it goes to the fallback, whose first reply says how to get urgent
+    help before asking what was meant."""
 
     @classmethod
     def required_components(cls) -> List[Type]:
@@ -57,14 +59,10 @@ class RedFlagDetector(GraphComponent, IntentClassifier):
         return {
             # None: the project's file, found when the model loads (not where it was trained).
             "red_flags_file": None,
-            # A learned `red_flag` that no rule confirms escalates only this sure; below it, the
-            # message goes to the fallback, which asks what was meant, rather than raise an alarm.
-            "learned_red_flag_threshold": 0.8,
         }
 
-    def __init__(self, checker: RedFlagChecker, learned_red_flag_threshold: float = 0.8) -> None:
+    def __init__(self, checker: RedFlagChecker) -> None:
         self.checker = checker
-        self.learned_red_flag_threshold = learned_red_flag_threshold
 
     @classmethod
     def create(
@@ -75,7 +73,7 @@ class RedFlagDetector(GraphComponent, IntentClassifier):
         execution_context: ExecutionContext,
     ) -> RedFlagDetector:
         path = config.get("red_flags_file") or os.environ.get("RED_FLAGS_FILE") or RED_FLAGS_FILE
-        return cls(RedFlagChecker.from_file(Path(path)), float(config.get("learned_red_flag_threshold", 0.8)))
+        return cls(RedFlagChecker.from_file(Path(path)))
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
@@ -103,9 +101,9 @@ class RedFlagDetector(GraphComponent, IntentClassifier):
         predicted = message.get(INTENT) or {}
         if predicted.get("name") != RED_FLAG_INTENT:
             return
-        if (predicted.get("confidence") or 0.0) >= self.learned_red_flag_threshold:
-            logger.info("Learned red flag (%.2f) escalated without a rule match", predicted["confidence"])
-            return
+        logger.info(
+            "Learned red flag (%.2f) not confirmed by a rule: to the fallback", predicted.get("confidence")
+        )
         message.set(
             INTENT, {"name": NLU_FALLBACK, "confidence": predicted.get("confidence")}, add_to_output=True
         )

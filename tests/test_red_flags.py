@@ -111,14 +111,8 @@ def test_a_missing_file_stops_the_check_from_loading(tmp_path: Path) -> None:
         RedFlagChecker.from_file(tmp_path / "missing.yml")
 
 
-def test_a_confident_learned_red_flag_escalates_even_without_a_rule() -> None:
-    [processed] = RedFlagDetector(checker, 0.8).process(
-        [message("something the rules do not know", "red_flag", 0.93)]
-    )
-    assert processed.get(INTENT) == {"name": "red_flag", "confidence": 0.93}
-
-
-def test_an_unsure_learned_red_flag_without_a_rule_asks_what_was_meant_instead_of_raising_an_alarm() -> None:
-    text = "my immune system is already rubbish, did the drip lead to lots of infections in the trial"
-    [processed] = RedFlagDetector(checker, 0.8).process([message(text, "red_flag", 0.58)])
+@pytest.mark.parametrize("confidence", [0.58, 0.91, 0.99])
+def test_a_learned_red_flag_no_rule_confirms_never_raises_the_alarm_alone(confidence: float) -> None:
+    """The model scored nonsense ("blah purple monkey") 0.91 as an emergency."""
+    [processed] = RedFlagDetector(checker).process([message("blah purple monkey", "red_flag", confidence)])
     assert processed.get(INTENT)["name"] == "nlu_fallback"
