@@ -15,7 +15,11 @@ HAZARD_ROW = re.compile(r"^\| (H\d+) \|", re.M)
 
 def test_functions(path: str) -> set[str]:
     tree = ast.parse((PROJECT_ROOT / path).read_text())
-    return {node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")}
+    return {
+        node.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")
+    }
 
 
 test_functions.__test__ = False
