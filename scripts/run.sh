@@ -32,9 +32,11 @@ done
 
 echo "==> Starting the assistant. Programs can POST to http://localhost:$rasa_port/webhooks/rest/webhook"
 if [ "$mode" = "shell" ]; then
-  echo "==> Type your question below; /stop ends the chat."
+  echo "==> Type your question below; /stop ends the chat. (Slack and Telegram run with 'make serve'.)"
   "$bin/rasa" shell --model models/assistant.tar.gz --endpoints endpoints.yml --port "$rasa_port"
 else
+  # Slack and Telegram are switched on by their environment variables (see README).
+  "$bin/python" -m connectors.credentials var/credentials.yml
   "$bin/rasa" run --model models/assistant.tar.gz --endpoints endpoints.yml \
-    --credentials credentials.yml --port "$rasa_port" --cors "*"
+    --credentials var/credentials.yml --port "$rasa_port" --cors "*"
 fi
