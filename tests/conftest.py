@@ -12,6 +12,8 @@ from actions.database import DB_URL_VARIABLE
 from actions.loader import DEFAULT_KNOWLEDGE_DIR, load_knowledge
 from actions.store import KnowledgeStore
 
+SLACK_SIGNING_SECRET = "test-signing-secret"  # the fake Slack app's, for signing test events
+
 
 @pytest.fixture(scope="session")
 def knowledge_url(tmp_path_factory: pytest.TempPathFactory) -> str:
@@ -43,11 +45,37 @@ def knowledge_copy(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def live_bot(knowledge_url: str, tmp_path_factory: pytest.TempPathFactory):
-    """The real assistant, trained model and action server, answering over REST."""
+def fake_chat_apis():
+    from tests.fake_chat_apis import FakeChatApis
+
+    apis = FakeChatApis()
+    yield apis
+    apis.close()
+
+
+@pytest.fixture(scope="session")
+def live_bot(knowledge_url: str, tmp_path_factory: pytest.TempPathFactory, fake_chat_apis):
+    """The real assistant, trained model and action server, answering over REST, and over Slack
+    and Telegram connected to the fake APIs, switched on by environment settings as in production."""
+    import yaml
+
+    from connectors.credentials import credentials
+    from tests.fake_chat_apis import TELEGRAM_BOT_NAME
     from tests.live_bot import running_bot
 
-    with running_bot(knowledge_url, tmp_path_factory.mktemp("live-bot")) as bot:
+    workdir = tmp_path_factory.mktemp("live-bot")
+    environment = {
+        "SLACK_BOT_TOKEN": "xoxb-test-token",
+        "SLACK_SIGNING_SECRET": SLACK_SIGNING_SECRET,
+        "SLACK_API_BASE_URL": fake_chat_apis.slack_api,
+        "TELEGRAM_TOKEN": "123456:test-token",
+        "TELEGRAM_BOT_NAME": TELEGRAM_BOT_NAME,
+        "TELEGRAM_WEBHOOK_URL": "https://example.invalid/webhooks/telegram/webhook",
+        "TELEGRAM_API_BASE_URL": fake_chat_apis.telegram_api,
+    }
+    settings = workdir / "credentials.yml"
+    settings.write_text(yaml.safe_dump(credentials(environment)))
+    with running_bot(knowledge_url, workdir, settings) as bot:
         yield bot
 
 

@@ -48,7 +48,8 @@ class LiveBot:
     """The REST channel of a running assistant."""
 
     def __init__(self, port: int):
-        self.url = f"http://127.0.0.1:{port}/webhooks/rest/webhook"
+        self.base_url = f"http://127.0.0.1:{port}"
+        self.url = f"{self.base_url}/webhooks/rest/webhook"
 
     def say(self, sender: str, text: str) -> list[dict]:
         request = urllib.request.Request(
@@ -61,7 +62,7 @@ class LiveBot:
 
 
 @contextmanager
-def running_bot(knowledge_url: str, workdir: Path) -> Iterator[LiveBot]:
+def running_bot(knowledge_url: str, workdir: Path, credentials: Path | None = None) -> Iterator[LiveBot]:
     if not MODEL.exists():
         raise RuntimeError(f"No trained model at {MODEL}: run `make train` (make test does it).")
     actions_port, rasa_port = free_port(), free_port()
@@ -73,7 +74,7 @@ def running_bot(knowledge_url: str, workdir: Path) -> Iterator[LiveBot]:
         "actions": [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(actions_port)],
         "rasa": [
             str(BIN / "rasa"), "run", "--model", str(MODEL), "--endpoints", str(endpoints),
-            "--credentials", str(PROJECT_ROOT / "credentials.yml"), "--port", str(rasa_port),
+            "--credentials", str(credentials or PROJECT_ROOT / "credentials.yml"), "--port", str(rasa_port),
             "--interface", "127.0.0.1",
         ],
     }  # fmt: skip

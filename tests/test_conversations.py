@@ -89,7 +89,9 @@ def test_a_group_that_did_not_exist_gets_an_honest_answer(chat) -> None:
 
 
 @pytest.mark.parametrize("nonsense", ["purple monkey dishwasher banana", "blah purple monkey"])
-def test_an_unclear_message_gets_topics_to_choose_from_and_no_figure_and_no_alarm(chat, nonsense: str) -> None:
+def test_an_unclear_message_gets_topics_to_choose_from_and_no_figure_and_no_alarm(
+    chat, nonsense: str
+) -> None:
     replies = chat(nonsense)
     said = texts(replies)
     assert any("not sure what you mean" in text or "can't help with that" in text for text in said)
