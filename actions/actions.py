@@ -12,7 +12,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.answers import NO_KNOWLEDGE, STORE_UNAVAILABLE, compose_answer, define_term, not_covered_trial
+from actions.answers import NO_KNOWLEDGE, STORE_UNAVAILABLE, compose_answer, define_term
 from actions.database import StoreUnavailable
 from actions.fallback import ActionAskToRephrase
 from actions.models import Treatment
@@ -90,11 +90,9 @@ class ActionAnswerQuestion(Action):
             return []
 
         def answer(store: KnowledgeStore) -> tuple[list[str] | None, str | None]:
-            other_trial = store.find_other_trial(tracker.latest_message.get("text") or "")
-            if other_trial is not None:
-                return not_covered_trial(store, other_trial), None
             treatment = treatment_asked(store, tracker)
-            return compose_answer(store, topic, treatment), treatment.name if treatment else None
+            text = tracker.latest_message.get("text") or ""
+            return compose_answer(store, topic, treatment, text), treatment.name if treatment else None
 
         try:
             messages, treatment_name = await read_store(answer)

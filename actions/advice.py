@@ -58,12 +58,13 @@ class ActionPersonalAdvice(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         dispatcher.utter_message(text=CANNOT_DECIDE)
-        topic = advice_topic(tracker.latest_message.get("text") or "")
+        text = tracker.latest_message.get("text") or ""
+        topic = advice_topic(text)
         facts: list[str] | None = None
         if topic is not None:
             try:
                 facts = await read_store(
-                    lambda store: compose_answer(store, topic, treatment_asked(store, tracker))
+                    lambda store: compose_answer(store, topic, treatment_asked(store, tracker), text)
                 )
             except StoreUnavailable:
                 logger.exception("Could not look up facts for a request for advice")

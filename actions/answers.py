@@ -50,11 +50,18 @@ class Reply:
 Composer = Callable[[KnowledgeStore, Trial, Treatment | None], Reply]
 
 
-def compose_answer(store: KnowledgeStore, topic: str, treatment: Treatment | None = None) -> list[str] | None:
-    """The messages answering `topic`, or None when the store knows nothing on it."""
+def compose_answer(
+    store: KnowledgeStore, topic: str, treatment: Treatment | None = None, text: str = ""
+) -> list[str] | None:
+    """The messages answering `topic`, or None when the store knows nothing on it.
+
+    A question whose `text` names another trial, or that asks about a medicine this trial did
+    not test, gets the honest refusal instead (see `scope_refusal`).
+    """
+    refusal = scope_refusal(store, treatment, text)
+    if refusal is not None:
+        return refusal
     trial = store.trial()
-    if treatment is not None and not store.arms_for(trial, treatment):
-        return not_in_trial(trial, treatment).messages()
     composer = DESIGN_COMPOSERS.get(topic)
     if composer is not None:
         return composer(store, trial, treatment).messages()
@@ -169,6 +176,21 @@ def _asked_treatments(trial: Trial, treatment: Treatment | None) -> list[Treatme
         if arm.treatment not in treatments:
             treatments.append(arm.treatment)
     return treatments
+
+
+def scope_refusal(store: KnowledgeStore, treatment: Treatment | None, text: str = "") -> list[str] | None:
+    """The honest reply when a question names a trial, or a medicine, with no results here.
+
+    It is checked before any figure is looked up, so a question about OPERA or placebo is never
+    answered with this trial's figures, however the question was understood.
+    """
+    other = store.find_other_trial(text) if text else None
+    if other is not None:
+        return not_covered_trial(store, other)
+    trial = store.trial()
+    if treatment is not None and not store.arms_for(trial, treatment):
+        return not_in_trial(trial, treatment).messages()
+    return None
 
 
 def not_covered_trial(store: KnowledgeStore, other: OtherTrial) -> list[str]:

@@ -14,9 +14,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.answers import not_covered_trial, not_in_trial
+from actions.answers import scope_refusal
 from actions.database import StoreUnavailable
-from actions.store import KnowledgeStore, read_store
+from actions.store import read_store
 
 # What each question is called on a button; no figures.
 TOPIC_TITLES = {
@@ -79,17 +79,6 @@ def offer_topics(dispatcher: CollectingDispatcher, tracker: Tracker, text: str, 
         dispatcher.utter_message(text=text, buttons=buttons)
 
 
-def uncovered(store: KnowledgeStore, text: str) -> list[str] | None:
-    """The honest reply when an unclear message names a trial or medicine with no results here."""
-    other = store.find_other_trial(text)
-    if other is not None:
-        return not_covered_trial(store, other)
-    treatment = store.find_treatment(text)
-    if treatment is not None and not store.arms_for(store.trial(), treatment):
-        return not_in_trial(store.trial(), treatment).messages()
-    return None
-
-
 def model_suspects_an_emergency(tracker: Tracker) -> bool:
     """The model's own best guess was a red flag that no rule confirmed (see safety/)."""
     ranking = tracker.latest_message.get("intent_ranking") or []
@@ -115,7 +104,7 @@ class ActionAskWhichTopic(Action):
     ) -> list[EventType]:
         text = tracker.latest_message.get("text") or ""
         try:
-            honest = await read_store(lambda store: uncovered(store, text))
+            honest = await read_store(lambda store: scope_refusal(store, store.find_treatment(text), text))
         except StoreUnavailable:
             honest = None
         if honest:
