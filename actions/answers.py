@@ -132,8 +132,8 @@ def _say_caveat(reply: Reply, store: KnowledgeStore, trial: Trial) -> None:
             continue
         lead, *others = ordered
         sentences.append(
-            f"About {phrasing.in_every_hundred(lead.value)} in every {phrasing.PER} people on "
-            f"{lead.arm.name} {endpoint.outcome_phrase} ({phrasing.number(lead.value)}%)."
+            f"{phrasing.capitalised(phrasing.people_in_every_hundred(lead))} on {lead.arm.name} "
+            f"{endpoint.outcome_phrase} ({phrasing.number(lead.value)}%)."
         )
         for other in others:
             figure = f"{phrasing.people_in_every_hundred(other)} ({phrasing.number(other.value)}%)"

@@ -73,6 +73,7 @@ def describe_result(endpoint: Endpoint, result: Result, first: bool = True) -> s
     arm = result.arm.name
     if result.value is None:
         return f"This does not apply to {arm}. {sentence(result.not_applicable)}"
+    lead = "On" if first else "For comparison, on"
     if result.unit == "percent":
         if first:
             said = f"{capitalised(people_in_every_hundred(result))} on {arm} {endpoint.outcome_phrase}."
@@ -81,12 +82,10 @@ def describe_result(endpoint: Endpoint, result: Result, first: bool = True) -> s
         return f"{said} That is {percent_detail(result)}."
     if result.unit == "per person per year":
         per_hundred = in_every_hundred(result.value * PER)
-        lead = "On" if first else "For comparison, on"
         return (
             f"{lead} {arm}, people had {number(result.value)} {endpoint.outcome_phrase} on average. "
             f"That is about {per_hundred} {endpoint.outcome_phrase} for every {PER} people."
         )
-    lead = "On" if first else "For comparison, on"
     went, verdict = _points_direction(endpoint, result.value)
     return (
         f"{lead} {arm}, the {endpoint.outcome_phrase} {went} by {number(abs(result.value))} points "
