@@ -12,9 +12,7 @@ import subprocess
 
 import pytest
 
-from actions.answers import DESIGN_COMPOSERS, compose_answer, define_term
-from actions.store import KnowledgeStore
-from tests.helpers import PROJECT_ROOT
+from tests.helpers import PROJECT_ROOT, every_answer
 
 SEED = PROJECT_ROOT / "docs" / "sources" / "care-ms-ii-summary.txt"
 NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![A-Za-z])")
@@ -24,15 +22,9 @@ SEED_TEXT_BEFORE_LINKS = re.sub(r"(\d)mg\b", r"\1 mg", SEED.read_text().split("R
 
 @pytest.fixture(scope="module")
 def everything_the_bot_can_say(knowledge_url: str) -> str:
-    said: list[str] = []
-    with KnowledgeStore.open(knowledge_url) as store:
-        trial = store.trial()
-        for topic in sorted(set(DESIGN_COMPOSERS) | store.topics(trial)):
-            for treatment in [None, *{arm.treatment for arm in trial.arms}]:
-                said.extend(compose_answer(store, topic, treatment) or [])
-        for term in store.glossary_words():
-            said.extend(define_term(store, [term]))
-    return "\n".join(said)
+    """Every answer to a question (each topic for each treatment, each glossary word); not the
+    opening notice or the fixed texts, which answer nothing."""
+    return "\n".join(text for where, text in every_answer(knowledge_url) if " / " in where)
 
 
 @pytest.mark.parametrize("figure", sorted(set(NUMBER.findall(SEED_TEXT_BEFORE_LINKS)), key=float))
