@@ -7,12 +7,10 @@ import itertools
 
 import pytest
 
+from tests.helpers import texts
+
 OPENING = "Hello. I'm an automated assistant"
 _senders = itertools.count()
-
-
-def texts(replies: list[dict]) -> list[str]:
-    return [reply["text"] for reply in replies if "text" in reply]
 
 
 @pytest.fixture
