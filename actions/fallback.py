@@ -17,36 +17,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.answers import scope_refusal
 from actions.database import StoreUnavailable
 from actions.store import read_store
+from actions.topics import MAIN_TOPICS, TOPIC_TITLES, offer_topics, topic_buttons
 
-# What each question is called on a button; no figures.
-TOPIC_TITLES = {
-    "ask_relapse": "How many had relapses",
-    "ask_relapse_free": "How many had no relapse",
-    "ask_relapse_rate": "Relapses a year",
-    "ask_disability": "Disability getting worse",
-    "ask_infusion_reactions": "Reactions to the drip",
-    "ask_infections": "Infections",
-    "ask_autoimmunity": "Autoimmune side effects",
-    "ask_monitoring": "Check-ups and tests",
-    "ask_participants": "Who took part",
-    "ask_allocation": "How the groups were chosen",
-    "ask_higher_dose_group": "The higher-dose group",
-    "ask_primary_endpoints": "What the trial measured",
-    "ask_trial_overview": "About the trial",
-    "ask_how_given": "How the medicines are given",
-    "ask_mechanism": "How alemtuzumab works",
-    "ask_what_is_treatment": "What the medicines are",
-    "ask_definition": "What a word means",
-    "ask_source": "Where the figures come from",
-    "ask_capabilities": "What you can ask me",
-}
-MAIN_TOPICS = [
-    "ask_relapse",
-    "ask_disability",
-    "ask_infusion_reactions",
-    "ask_monitoring",
-    "ask_trial_overview",
-]
 SOMETHING_ELSE = {"title": "Something else", "payload": "/out_of_scope"}
 LIKELY_TOPICS_SHOWN = 3
 
@@ -57,26 +29,6 @@ SAY_IT_ANOTHER_WAY = (
     "For example: how many people had relapses on alemtuzumab?"
 )
 WHAT_I_CAN_ANSWER = "Sorry, I can't help with that. These are the things I can tell you about:"
-
-
-TERMINAL_CHANNEL = "cmdline"  # rasa shell: it turns buttons into a menu that swallows typing
-
-
-def topic_buttons(intents: list[str]) -> list[dict[str, str]]:
-    return [{"title": TOPIC_TITLES[intent], "payload": f"/{intent}"} for intent in intents]
-
-
-def offer_topics(dispatcher: CollectingDispatcher, tracker: Tracker, text: str, buttons: list[dict]) -> None:
-    """Topics as buttons, except in the terminal, where they are listed in words.
-
-    In `rasa shell` a message with buttons becomes a menu, and a person who types a new message
-    there (perhaps an emergency) and presses Enter picks the first topic instead of sending it.
-    """
-    if tracker.get_latest_input_channel() == TERMINAL_CHANNEL:
-        topics = "; ".join(button["title"] for button in buttons)
-        dispatcher.utter_message(text=f"{text} You could ask about: {topics}.")
-    else:
-        dispatcher.utter_message(text=text, buttons=buttons)
 
 
 def model_suspects_an_emergency(tracker: Tracker) -> bool:
@@ -141,8 +93,7 @@ class ActionSayWhatICanAnswer(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        dispatcher.utter_message(
-            text=WHAT_I_CAN_ANSWER, buttons=topic_buttons([*MAIN_TOPICS, "ask_capabilities"])
-        )
+        everything = topic_buttons([*MAIN_TOPICS, "ask_capabilities"])
+        offer_topics(dispatcher, tracker, WHAT_I_CAN_ANSWER, everything)
         # Like Rasa's own fallback: forget the message, so it does not steer the conversation.
         return [UserUtteranceReverted()]

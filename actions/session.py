@@ -1,4 +1,5 @@
-"""The start of every conversation: a short notice of what the assistant is and is not."""
+"""The start of every conversation: a short notice of what the assistant is and is not, and a hello
+that offers the main topics."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.database import StoreUnavailable
 from actions.store import KnowledgeStore, read_store
+from actions.topics import MAIN_TOPICS, offer_topics, topic_buttons
 
 logger = logging.getLogger(__name__)
 
@@ -22,6 +24,11 @@ WHAT_I_KEEP = (
     "conversation. Please don't share your name or other personal details."
 )
 
+GREETING = (
+    "Hello! I explain the results of a trial in relapsing MS. It compared alemtuzumab (Lemtrada) "
+    "with interferon beta-1a (Rebif). You can ask me about relapses, disability, side effects, "
+    "check-ups, or the trial itself. What would you like to know?"
+)
 
 FIGURES_FROM = "My figures come from published trial results and safety information"
 
@@ -62,3 +69,20 @@ class ActionSessionStart(Action):
         dispatcher.utter_message(text=opening_notice(where))
         events.append(ActionExecuted("action_listen"))
         return events
+
+
+class ActionGreet(Action):
+    """Says hello with the main topics as quick replies, so a person can start with a tap.
+
+    An action rather than a domain response, because whether buttons are safe depends on the
+    channel the person typed in (see `offer_topics`), which a response cannot see.
+    """
+
+    def name(self) -> str:
+        return "action_greet"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        offer_topics(dispatcher, tracker, GREETING, topic_buttons(MAIN_TOPICS))
+        return []

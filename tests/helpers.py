@@ -53,7 +53,7 @@ def every_answer(knowledge_url: str) -> list[tuple[str, str]]:
     treatment (and none), every glossary word, the opening notice, and the fixed messages."""
     from sqlalchemy import select
 
-    from actions import advice, answers, fallback
+    from actions import advice, answers, fallback, session
     from actions.models import OtherTrial, Treatment
     from actions.session import opening_notice, where_figures_come_from
     from actions.store import KnowledgeStore
@@ -76,8 +76,9 @@ def every_answer(knowledge_url: str) -> list[tuple[str, str]]:
         "answers": ("STORE_UNAVAILABLE", "NO_KNOWLEDGE", "TALK_TO_YOUR_TEAM"),
         "advice": ("CANNOT_DECIDE", "FACTS_FOLLOW", "NO_FACTS", "DO_NOT_CHANGE"),
         "fallback": ("NOT_SURE", "SAY_IT_ANOTHER_WAY", "WHAT_I_CAN_ANSWER"),
+        "session": ("GREETING",),
     }
-    modules = {"answers": answers, "advice": advice, "fallback": fallback}
+    modules = {"answers": answers, "advice": advice, "fallback": fallback, "session": session}
     for module, names in fixed.items():
         found.extend((f"{module}.{name}", getattr(modules[module], name)) for name in names)
     return found

@@ -216,6 +216,36 @@ def test_in_the_terminal_topics_are_listed_in_words_so_typing_always_reaches_the
     assert messages[0]["buttons"]
 
 
+@pytest.mark.parametrize(
+    "action", ["session.ActionGreet", "fallback.ActionSayWhatICanAnswer", "fallback.ActionAskToRephrase"]
+)
+def test_no_message_offers_a_button_menu_in_the_terminal(action: str) -> None:
+    """Every action that suggests topics lists them in words in the terminal, and as quick
+    replies on every other channel (the website widget, Slack, Telegram, REST)."""
+    import importlib
+
+    module, name = action.split(".")
+    suggesting = getattr(importlib.import_module(f"actions.{module}"), name)()
+    in_terminal, _ = run_action(suggesting, tracker_on_channel("cmdline"))
+    assert not any(message.get("buttons") for message in in_terminal)
+    assert ": How many had relapses; Disability getting worse" in in_terminal[0]["text"]
+    on_the_web, _ = run_action(suggesting, tracker_on_channel("socketio"))
+    assert [button["title"] for button in on_the_web[0]["buttons"]][:2] == [
+        "How many had relapses", "Disability getting worse"
+    ]  # fmt: skip
+
+
+def test_the_greeting_offers_the_main_topics_as_quick_replies() -> None:
+    from actions.session import GREETING, ActionGreet
+    from actions.topics import MAIN_TOPICS
+
+    messages, _ = run_action(ActionGreet(), tracker_on_channel("socketio"))
+    assert messages[0]["text"] == GREETING
+    assert [button["payload"] for button in messages[0]["buttons"]] == [
+        f"/{intent}" for intent in MAIN_TOPICS
+    ]
+
+
 def test_an_unclear_message_naming_another_trial_gets_the_honest_reply_not_topics(use_store) -> None:
     from actions.fallback import ActionAskWhichTopic
 
