@@ -1,7 +1,11 @@
 """Write the Rasa server's credentials: the base file, plus each chat app whose settings are in
 the environment. Tokens come from the environment only and are never written into the repo.
 
-Usage: python -m connectors.credentials OUTPUT_FILE
+Usage: python -m connectors.credentials [--terminal] OUTPUT_FILE
+
+`--terminal` also opens a chat in the terminal, as `rasa shell` does: Rasa's `cmdline` channel
+takes the place of `rest` (it serves the same POST /webhooks/rest/webhook), so one Rasa server
+answers the terminal, the website widget and programs.
 
 | variable | needed for |
 |---|---|
@@ -22,11 +26,16 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BASE_CREDENTIALS = PROJECT_ROOT / "credentials.yml"
 SLACK = "connectors.slack.SlackInput"
 TELEGRAM = "connectors.telegram.TelegramInput"
+SOCKETIO = "connectors.socketio.SocketIOInput"
+CHANNEL_NAMES = {"rest": "REST", "cmdline": "terminal chat + REST", SOCKETIO: "website widget (socket.io)",
+                 SLACK: "Slack", TELEGRAM: "Telegram"}  # fmt: skip
 
 
-def credentials(environment: Mapping[str, str]) -> dict[str, Any]:
+def credentials(environment: Mapping[str, str], terminal: bool = False) -> dict[str, Any]:
     """The base channels, and Slack and Telegram when the environment has their settings."""
     found: dict[str, Any] = yaml.safe_load(BASE_CREDENTIALS.read_text()) or {}
+    if terminal:
+        found = {("cmdline" if name == "rest" else name): settings for name, settings in found.items()}
     if environment.get("SLACK_BOT_TOKEN") and environment.get("SLACK_SIGNING_SECRET"):
         found[SLACK] = {
             "slack_token": environment["SLACK_BOT_TOKEN"],
@@ -45,15 +54,20 @@ def credentials(environment: Mapping[str, str]) -> dict[str, Any]:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 1:
+    terminal = "--terminal" in argv
+    paths = [argument for argument in argv if argument != "--terminal"]
+    if len(paths) != 1 or any(path.startswith("-") for path in paths):
         print(__doc__, file=sys.stderr)
         return 2
-    output = Path(argv[0])
+    output = Path(paths[0])
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(yaml.safe_dump(credentials(os.environ), sort_keys=False))
-    output.chmod(0o600)  # it may hold tokens
-    enabled = [name.split(".")[1] for name in (SLACK, TELEGRAM) if name in credentials(os.environ)]
-    print(f"Channels: REST{''.join(', ' + name for name in enabled)} (credentials in {output})")
+    channels = credentials(os.environ, terminal)
+    # It may hold tokens: readable by the owner alone, from the moment it exists.
+    with os.fdopen(os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as file:
+        os.fchmod(file.fileno(), 0o600)
+        file.write(yaml.safe_dump(channels, sort_keys=False))
+    names = ", ".join(CHANNEL_NAMES.get(name, name) for name in channels)
+    print(f"Channels: {names} (settings in {output})")
     return 0
 
 

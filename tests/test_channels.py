@@ -136,3 +136,34 @@ def test_without_tokens_no_chat_app_is_switched_on() -> None:
 
     assert not {SLACK, TELEGRAM} & set(credentials({}))
     assert SLACK not in credentials({"SLACK_BOT_TOKEN": "x"})  # a token without its signing secret
+
+
+def test_the_website_widget_channel_is_always_on_and_keeps_conversations_across_reloads() -> None:
+    from connectors.credentials import SOCKETIO, credentials
+
+    widget = credentials({})[SOCKETIO]
+    assert widget["session_persistence"] is True
+    assert (widget["user_message_evt"], widget["bot_message_evt"]) == ("user_uttered", "bot_uttered")
+
+
+def test_the_terminal_chat_takes_the_place_of_rest_on_the_same_address() -> None:
+    """Rasa's `cmdline` channel serves /webhooks/rest/webhook itself; both at once would clash."""
+    from connectors.credentials import SOCKETIO, credentials
+
+    assert {"cmdline", SOCKETIO} <= set(credentials({}, terminal=True))
+    assert "rest" not in credentials({}, terminal=True)
+    assert "cmdline" not in credentials({})
+
+
+def test_the_written_settings_are_readable_by_their_owner_alone(tmp_path) -> None:
+    import stat
+
+    from connectors.credentials import main
+
+    output = tmp_path / "credentials.yml"
+    output.write_text("old")
+    output.chmod(0o644)
+    assert main([str(output)]) == 0
+    assert stat.S_IMODE(output.stat().st_mode) == 0o600
+    assert "old" not in output.read_text()
+    assert main(["--terminal"]) == 2  # no output file: the usage, not a traceback
