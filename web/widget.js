@@ -1,0 +1,206 @@
+// The chat widget: talks to the assistant over Rasa's socket.io channel.
+//
+// The conversation (its id and the messages shown) is kept in sessionStorage, so a page reload
+// shows it again and carries on with the same conversation on the server; closing the tab
+// forgets it, which suits a shared computer. "Start a new conversation" forgets it at once.
+(function () {
+  "use strict";
+
+  var STORAGE_KEY = "ms-trial-assistant.conversation";
+  var OPENING_MESSAGE = "/greet"; // sent unseen when a conversation starts: the notice, then a hello
+  var SOURCE_LINE = /^Sources?: /;
+
+  var transcript = document.getElementById("transcript");
+  var statusLine = document.getElementById("status");
+  var composer = document.getElementById("composer");
+  var input = document.getElementById("message");
+  var newConversation = document.getElementById("new-conversation");
+
+  function emptyConversation() {
+    return { sessionId: null, messages: [] };
+  }
+
+  function loadConversation() {
+    try {
+      var stored = JSON.parse(window.sessionStorage.getItem(STORAGE_KEY));
+      if (stored && typeof stored.sessionId === "string" && Array.isArray(stored.messages)) {
+        return stored;
+      }
+    } catch (error) {
+      // Storage switched off or unreadable: start afresh.
+    }
+    return emptyConversation();
+  }
+
+  function saveConversation() {
+    try {
+      window.sessionStorage.setItem(STORAGE_KEY, JSON.stringify(conversation));
+    } catch (error) {
+      // Storage full or switched off: the chat still works, it just won't survive a reload.
+    }
+  }
+
+  var conversation = loadConversation();
+
+  function setStatus(text) {
+    statusLine.textContent = text;
+  }
+
+  function speakerLabel(from) {
+    var label = document.createElement("span");
+    label.className = "visually-hidden";
+    label.textContent = from === "user" ? "You said: " : "Assistant: ";
+    return label;
+  }
+
+  function quickReplyButtons(replies) {
+    var group = document.createElement("div");
+    group.className = "quick-replies";
+    group.setAttribute("role", "group");
+    group.setAttribute("aria-label", "Suggested replies");
+    replies.forEach(function (reply) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "quick-reply";
+      button.textContent = reply.title;
+      button.addEventListener("click", function () {
+        send(reply.payload, reply.title);
+        input.focus();
+      });
+      group.appendChild(button);
+    });
+    return group;
+  }
+
+  function render(message) {
+    var bubble = document.createElement("div");
+    var isSource = message.from === "bot" && SOURCE_LINE.test(message.text);
+    bubble.className = "message " + message.from + (isSource ? " source" : "");
+    bubble.appendChild(speakerLabel(message.from));
+    var text = document.createElement("span");
+    text.className = "message-text";
+    text.textContent = message.text; // never HTML: nothing a message holds can run in the page
+    bubble.appendChild(text);
+    if (message.quickReplies && message.quickReplies.length) {
+      bubble.appendChild(quickReplyButtons(message.quickReplies));
+    }
+    transcript.appendChild(bubble);
+    transcript.scrollTop = transcript.scrollHeight;
+  }
+
+  function removeQuickReplies() {
+    conversation.messages.forEach(function (message) {
+      delete message.quickReplies;
+    });
+    Array.prototype.forEach.call(transcript.querySelectorAll(".quick-replies"), function (group) {
+      group.remove();
+    });
+  }
+
+  function remember(message) {
+    conversation.messages.push(message);
+    saveConversation();
+    render(message);
+  }
+
+  function renderConversation() {
+    transcript.textContent = "";
+    conversation.messages.forEach(render);
+  }
+
+  var server = window.ASSISTANT_SERVER || undefined; // undefined: the page's own address
+  // WebSocket first (no cross-origin request needed), long-polling where a proxy blocks it.
+  var socket = window.io(server, { transports: ["websocket", "polling"] });
+
+  // Messages wait here until the server has confirmed which conversation this page is in.
+  var waiting = [];
+
+  function emit(payload) {
+    socket.emit("user_uttered", { message: payload, session_id: conversation.sessionId });
+  }
+
+  function send(payload, shownAs) {
+    removeQuickReplies();
+    if (shownAs) {
+      remember({ from: "user", text: shownAs });
+    }
+    if (conversation.sessionId && socket.connected) {
+      emit(payload);
+      setStatus("The assistant is answering...");
+    } else {
+      waiting.push(payload);
+      setStatus("Waiting for the connection...");
+    }
+  }
+
+  socket.on("connect", function () {
+    setStatus(waiting.length ? "The assistant is answering..." : "");
+    socket.emit("session_request", { session_id: conversation.sessionId });
+  });
+
+  socket.on("session_confirm", function (sessionId) {
+    if (sessionId !== conversation.sessionId) {
+      // A new conversation: the assistant opens it (its notice and a hello) before anything else.
+      conversation.sessionId = sessionId;
+      saveConversation();
+      waiting.unshift(OPENING_MESSAGE);
+    }
+    waiting.splice(0).forEach(emit);
+  });
+
+  socket.on("bot_uttered", function (message) {
+    setStatus("");
+    if (!message || typeof message.text !== "string" || !message.text.trim()) {
+      return; // this assistant sends only text and quick replies
+    }
+    var replies = (message.quick_replies || []).filter(function (reply) {
+      return reply && typeof reply.title === "string" && typeof reply.payload === "string";
+    });
+    remember({
+      from: "bot",
+      text: message.text,
+      quickReplies: replies.map(function (reply) {
+        return { title: reply.title, payload: reply.payload };
+      }),
+    });
+  });
+
+  socket.on("connect_error", function () {
+    setStatus("I can't reach the assistant right now. Trying again...");
+  });
+
+  socket.on("disconnect", function (reason) {
+    if (reason !== "io client disconnect") {
+      setStatus("The connection was lost. Trying again...");
+    }
+  });
+
+  composer.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var text = input.value.trim();
+    if (!text) {
+      setStatus("Please type a question first.");
+      input.focus();
+      return;
+    }
+    input.value = "";
+    send(text, text);
+  });
+
+  newConversation.addEventListener("click", function () {
+    try {
+      window.sessionStorage.removeItem(STORAGE_KEY);
+    } catch (error) {
+      // nothing stored
+    }
+    conversation = emptyConversation();
+    waiting = [];
+    renderConversation();
+    // A new socket, so that no message of the old conversation can reach this page.
+    socket.disconnect();
+    socket.connect();
+    input.focus();
+  });
+
+  renderConversation();
+})();
