@@ -12,11 +12,12 @@ KNOWLEDGE_DB := var/knowledge.db
 KNOWLEDGE_FILES := $(shell find knowledge -name '*.yml')
 STORE_CODE := actions/models.py actions/knowledge_files.py actions/loader.py safety/red_flags.py
 TRAINING_FILES := config.yml domain.yml $(wildcard data/*.yml)
+WEB_PACKAGES := web/node_modules/.package-lock.json
 
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help install knowledge train run serve test clean
+.PHONY: help install knowledge train web browser run serve test clean
 
 help: ## List the commands
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -47,14 +48,27 @@ $(MODEL): $(TRAINING_FILES) | $(INSTALLED)
 
 train: $(MODEL) ## Train the model, only if the training data or config changed
 
-run: $(KNOWLEDGE_DB) $(MODEL) ## Chat in the terminal (rasa shell); REST on http://localhost:5005
+# The widget's socket.io client (and axe-core for its tests), exactly as web/package-lock.json says.
+$(WEB_PACKAGES): web/package.json web/package-lock.json
+	@command -v npm >/dev/null || { echo "The website widget needs Node.js 18 or later with npm" \
+	  "(Debian: apt-get install nodejs npm)." >&2; exit 1; }
+	@echo "==> Installing the website widget's packages from npm (socket.io-client, axe-core)"
+	cd web && npm ci --no-audit --no-fund
+	@touch $@
+
+web: $(WEB_PACKAGES) ## Install the website widget's packages from npm (web/node_modules)
+
+browser: ## Install Debian's Chromium for the browser tests, if it is missing
+	@scripts/install-chromium
+
+run: $(KNOWLEDGE_DB) $(MODEL) $(WEB_PACKAGES) ## Chat in the terminal; website chat on http://localhost:8080
 	@scripts/run.sh shell
 
-serve: $(KNOWLEDGE_DB) $(MODEL) ## Run the servers without a terminal chat (REST on port 5005)
+serve: $(KNOWLEDGE_DB) $(MODEL) $(WEB_PACKAGES) ## Run the servers without a terminal chat (website, REST, chat apps)
 	@scripts/run.sh serve
 
-test: $(KNOWLEDGE_DB) $(MODEL) ## Run the whole test suite
+test: $(KNOWLEDGE_DB) $(MODEL) $(WEB_PACKAGES) browser ## Run the whole test suite
 	$(BIN)/python -m pytest
 
-clean: ## Remove the trained model, the knowledge store and test results
-	rm -rf models var results .rasa
+clean: ## Remove the trained model, the knowledge store, the widget's packages and test results
+	rm -rf models var results .rasa web/node_modules

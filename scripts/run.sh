@@ -1,42 +1,81 @@
 #!/usr/bin/env bash
-# Start the action server, then the Rasa server: `run.sh shell` to chat in this terminal,
-# `run.sh serve` for the REST channel alone. Both serve POST /webhooks/rest/webhook.
+# Start the action server, the website widget and the Rasa server.
+#   run.sh shell   also chat in this terminal (as `rasa shell` does)   -- `make run`
+#   run.sh serve   no terminal chat                                    -- `make serve`
+# Both serve the widget on http://localhost:8080/, POST /webhooks/rest/webhook for programs, and
+# Slack and Telegram when their environment variables are set (see README).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 mode=${1:-shell}
 rasa_port=${RASA_PORT:-5005}
 actions_port=${ACTIONS_PORT:-5055}
+web_port=${WEB_PORT:-8080}
 bin=.venv/bin
 mkdir -p var
 # Libraries Rasa 3.6 pins print deprecation notices at start-up; they mean nothing to a user.
 export PYTHONWARNINGS="ignore::DeprecationWarning,ignore::PendingDeprecationWarning"
 export SQLALCHEMY_SILENCE_UBER_WARNING=1 RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2
 
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT INT TERM
+
+# Wait for a background server to answer on a URL; if it stops instead, show its log and give up.
+wait_for() {
+  local name=$1 url=$2 pid=$3 log=$4
+  for _ in $(seq 1 120); do
+    if "$bin/python" -c "import urllib.request,sys; urllib.request.urlopen('$url', timeout=1)" 2>/dev/null; then
+      return 0
+    fi
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "The $name stopped; see $log:" >&2
+      tail -n 20 "$log" >&2
+      exit 1
+    fi
+    sleep 0.5
+  done
+  echo "The $name did not start within a minute; see $log." >&2
+  exit 1
+}
+
 echo "==> Starting the action server on port $actions_port (log: var/action-server.log)"
 "$bin/rasa" run actions --actions actions --port "$actions_port" >var/action-server.log 2>&1 &
-actions_pid=$!
-trap 'kill "$actions_pid" 2>/dev/null || true' EXIT INT TERM
+pids+=($!)
+wait_for "action server" "http://localhost:$actions_port/health" "$!" var/action-server.log
 
-for _ in $(seq 1 120); do
-  if "$bin/python" -c "import urllib.request,sys; urllib.request.urlopen('http://localhost:$actions_port/health', timeout=1)" 2>/dev/null; then
-    break
-  fi
-  if ! kill -0 "$actions_pid" 2>/dev/null; then
-    echo "The action server stopped; see var/action-server.log:" >&2
-    tail -n 20 var/action-server.log >&2
+echo "==> Starting the website widget on port $web_port (log: var/web.log)"
+"$bin/python" scripts/serve_web.py --port "$web_port" --server "http://localhost:$rasa_port" >var/web.log 2>&1 &
+pids+=($!)
+wait_for "website widget server" "http://localhost:$web_port/" "$!" var/web.log
+
+# The Rasa server finds the action server on ACTIONS_PORT.
+sed "s#http://localhost:5055/#http://localhost:$actions_port/#" endpoints.yml >var/endpoints.yml
+
+terminal=()
+if [ "$mode" = "shell" ]; then
+  terminal=(--terminal)
+fi
+"$bin/python" -m connectors.credentials "${terminal[@]}" var/credentials.yml
+
+cat <<EOF
+
+    Website chat:  http://localhost:$web_port/   (open it in your browser)
+    Programs:      POST http://localhost:$rasa_port/webhooks/rest/webhook
+
+EOF
+# The widget's page is on another port, so the Rasa server allows it as an origin (CORS).
+rasa_run=("$bin/rasa" run --model models/assistant.tar.gz --endpoints var/endpoints.yml
+  --credentials var/credentials.yml --port "$rasa_port" --quiet
+  --cors "http://localhost:$web_port" "http://127.0.0.1:$web_port")
+if [ "$mode" = "shell" ]; then
+  echo "==> Loading the assistant (about 20 seconds), then type your question below; /stop ends the chat."
+  # The server's log (and the libraries' start-up notices) go to a file, to keep the chat readable.
+  if ! "${rasa_run[@]}" 2>var/rasa-server.log; then
+    echo "The assistant stopped with an error; the end of var/rasa-server.log:" >&2
+    tail -n 20 var/rasa-server.log >&2
     exit 1
   fi
-  sleep 0.5
-done
-
-echo "==> Starting the assistant. Programs can POST to http://localhost:$rasa_port/webhooks/rest/webhook"
-if [ "$mode" = "shell" ]; then
-  echo "==> Type your question below; /stop ends the chat. (Slack and Telegram run with 'make serve'.)"
-  "$bin/rasa" shell --model models/assistant.tar.gz --endpoints endpoints.yml --port "$rasa_port"
 else
-  # Slack and Telegram are switched on by their environment variables (see README).
-  "$bin/python" -m connectors.credentials var/credentials.yml
-  "$bin/rasa" run --model models/assistant.tar.gz --endpoints endpoints.yml \
-    --credentials var/credentials.yml --port "$rasa_port" --cors "*"
+  echo "==> Loading the assistant (about 20 seconds); Ctrl+C stops it."
+  "${rasa_run[@]}"
 fi
