@@ -31,7 +31,7 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _wait_until_up(url: str, process: subprocess.Popen, log: Path) -> None:
+def wait_until_up(url: str, process: subprocess.Popen, log: Path) -> None:
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -87,8 +87,8 @@ def running_bot(knowledge_url: str, workdir: Path, credentials: Path | None = No
                         command, cwd=PROJECT_ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT
                     )
                 )
-        _wait_until_up(f"http://127.0.0.1:{actions_port}/health", processes[0], logs["actions"])
-        _wait_until_up(f"http://127.0.0.1:{rasa_port}/", processes[1], logs["rasa"])
+        wait_until_up(f"http://127.0.0.1:{actions_port}/health", processes[0], logs["actions"])
+        wait_until_up(f"http://127.0.0.1:{rasa_port}/", processes[1], logs["rasa"])
         yield LiveBot(rasa_port)
     finally:
         for process in processes:
