@@ -235,14 +235,15 @@ def test_an_accessibility_audit_finds_no_serious_problems(
     page = context.new_page()
     page.goto(widget_url)
     expect(page.locator(".quick-reply").first).to_be_visible(timeout=ANSWER_SECONDS)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(RESULTS / f"widget-{screen}-opening.png"))
     violations = axe_violations(page, widget_url)
     ask(page, QUESTION)
     expect(page.locator("#transcript .message.source")).to_have_count(1, timeout=ANSWER_SECONDS)
     violations += axe_violations(page, widget_url)
 
-    RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"axe-{screen}.json").write_text(json.dumps(violations, indent=2))
-    page.screenshot(path=str(RESULTS / f"widget-{screen}.png"))
+    page.screenshot(path=str(RESULTS / f"widget-{screen}-answer.png"))
     context.close()
     serious = [v for v in violations if v["impact"] in ("serious", "critical")]
     assert not serious, [(v["id"], v["impact"], v["help"], len(v["nodes"])) for v in serious]

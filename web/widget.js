@@ -85,7 +85,15 @@
       bubble.appendChild(quickReplyButtons(message.quickReplies));
     }
     transcript.appendChild(bubble);
-    transcript.scrollTop = transcript.scrollHeight;
+    showFromLatestQuestion();
+  }
+
+  // Keep the latest question at the top while its answer arrives, so a long answer is read from
+  // its start (before any question: from the notice). Scrolling is clamped to what there is.
+  function showFromLatestQuestion() {
+    var questions = transcript.querySelectorAll(".message.user");
+    var latest = questions[questions.length - 1];
+    transcript.scrollTop = latest ? latest.offsetTop - 8 : 0;
   }
 
   function removeQuickReplies() {
