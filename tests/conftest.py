@@ -13,17 +13,6 @@ from actions.loader import DEFAULT_KNOWLEDGE_DIR, load_knowledge
 from actions.store import KnowledgeStore
 
 SLACK_SIGNING_SECRET = "test-signing-secret"  # the fake Slack app's, for signing test events
-CHROMIUM = Path("/usr/bin/chromium")
-# As root, in a closed network: no sandbox, and none of Chromium's calls home.
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture(scope="session")
@@ -88,19 +77,6 @@ def live_bot(knowledge_url: str, tmp_path_factory: pytest.TempPathFactory, fake_
     settings.write_text(yaml.safe_dump(credentials(environment)))
     with running_bot(knowledge_url, workdir, settings) as bot:
         yield bot
-
-
-@pytest.fixture(scope="session")
-def browser():
-    """Debian's Chromium, driven by Playwright; nothing downloads a browser."""
-    from playwright.sync_api import sync_playwright
-
-    if not CHROMIUM.exists():
-        pytest.fail(f"No Chromium at {CHROMIUM}: `make test` installs it (scripts/install-chromium).")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
-        yield launched
-        launched.close()
 
 
 def pytest_sessionstart(session) -> None:

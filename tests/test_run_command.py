@@ -116,29 +116,3 @@ def test_programs_use_rest_on_the_same_server_while_the_terminal_chat_runs(termi
     )
     with urllib.request.urlopen(request, timeout=60) as answer:
         assert any("35%" in message.get("text", "") for message in json.loads(answer.read()))
-
-
-def test_the_widget_reaches_the_assistant_across_origins_even_by_long_polling(
-    terminal: Terminal, browser
-) -> None:
-    """The page (WEB_PORT) and the assistant (RASA_PORT) are different origins. WebSocket needs no
-    permission for that; long-polling, the fallback where a proxy blocks WebSocket, needs the
-    CORS origins the run command gives the Rasa server."""
-    from playwright.sync_api import expect
-
-    address = terminal.read_until(r"Website chat:\s+(http://localhost:\d+/)", START_SECONDS).group(1)
-    terminal.read_until(r"Your input ->", START_SECONDS)
-    page = browser.new_page()
-
-    def polling_only(route) -> None:
-        script = route.fetch().text()
-        assert '["websocket", "polling"]' in script
-        route.fulfill(body=script.replace('["websocket", "polling"]', '["polling"]'),
-                      content_type="text/javascript")  # fmt: skip
-
-    page.route("**/widget.js", polling_only)
-    page.goto(address)
-    page.get_by_label("Your question").fill("how many people relapsed on alemtuzumab?")
-    page.get_by_label("Your question").press("Enter")
-    expect(page.locator("#transcript .message.bot").filter(has_text="35%")).to_have_count(1, timeout=60_000)
-    page.close()

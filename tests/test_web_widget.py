@@ -7,14 +7,26 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 from typing import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.helpers import PROJECT_ROOT
 from tests.live_bot import free_port, wait_until_up
 
+CHROMIUM = Path("/usr/bin/chromium")
+# As root, in a closed network: no sandbox, and none of Chromium's calls home.
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 AXE = PROJECT_ROOT / "web" / "node_modules" / "axe-core" / "axe.min.js"
 RESULTS = PROJECT_ROOT / "results" / "web"
 ANSWER_SECONDS = 60_000  # ms: the first answer waits for the model and the action server
@@ -48,6 +60,16 @@ def widget_url(live_bot, tmp_path_factory: pytest.TempPathFactory) -> Iterator[s
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail(f"No Chromium at {CHROMIUM}: `make test` installs it (scripts/install-chromium).")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        yield launched
+        launched.close()
 
 
 @pytest.fixture
