@@ -36,6 +36,7 @@ class WidgetHandler(SimpleHTTPRequestHandler):
     """Static files from web/, plus the generated config.js."""
 
     server_url: str = ""
+    verbose: bool = False
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's name)
         if urlsplit(self.path).path == "/config.js":
@@ -60,7 +61,7 @@ class WidgetHandler(SimpleHTTPRequestHandler):
         return None
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (http.server's name)
-        if "--verbose" in sys.argv:
+        if self.verbose:
             super().log_message(format, *args)
 
 
@@ -74,7 +75,8 @@ def main(argv: list[str]) -> int:
     if not SOCKET_CLIENT.exists():
         print(f"Missing {SOCKET_CLIENT}: run `npm ci` in web/ (make run does it).", file=sys.stderr)
         return 1
-    handler = type("Handler", (WidgetHandler,), {"server_url": options.server.rstrip("/")})
+    settings = {"server_url": options.server.rstrip("/"), "verbose": options.verbose}
+    handler = type("Handler", (WidgetHandler,), settings)
     files = partial(handler, directory=str(WEB_ROOT))
     with ThreadingHTTPServer((options.bind, options.port), files) as httpd:
         host = "localhost" if options.bind == "127.0.0.1" else options.bind
