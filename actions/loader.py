@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from actions.database import DB_URL_VARIABLE, PROJECT_ROOT, database_url, engine_for, sqlite_path
 from actions.knowledge_files import Knowledge, KnowledgeError, read_knowledge
 from actions.models import Base
+from actions.schema import upgrade_schema
 
 DEFAULT_KNOWLEDGE_DIR = PROJECT_ROOT / "knowledge"
 
@@ -29,8 +30,8 @@ def load_knowledge(directory: Path, url: str) -> Counter:
     """Replace the store's contents with the knowledge files'; return row counts by table.
 
     An embedded SQLite store is built as a new file beside the old one and swapped in at once,
-    so a schema change needs no migration and readers never see half a load. Other databases
-    are replaced in one transaction.
+    so readers never see half a load. Other databases (PostgreSQL) are migrated to the latest
+    schema and have their contents replaced in one transaction.
     """
     knowledge = read_knowledge(directory)
     path = sqlite_path(url)
@@ -52,9 +53,14 @@ def load_knowledge(directory: Path, url: str) -> Counter:
 
 
 def _replace_contents(engine: Engine, knowledge: Knowledge) -> Counter:
-    Base.metadata.create_all(engine)
+    """Bring the schema up to date and replace every row, in one transaction.
+
+    On PostgreSQL the migration is in that transaction too: a load that fails leaves both the
+    schema and the contents as they were.
+    """
     with Session(engine, future=True) as session:
         with session.begin():
+            upgrade_schema(session.connection())
             for table in reversed(Base.metadata.sorted_tables):
                 session.execute(delete(table))
             session.add_all(knowledge.rows())

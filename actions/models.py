@@ -16,6 +16,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    MetaData,
     String,
     Table,
     Text,
@@ -23,7 +24,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, declarative_base, declared_attr, relationship
 
-Base = declarative_base()
+# Named constraints, so that a later migration can find and change them on every database.
+NAMING_CONVENTION = {
+    "pk": "pk_%(table_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+}
+Base = declarative_base(metadata=MetaData(naming_convention=NAMING_CONVENTION))
 
 
 class Source(Base):
