@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine, make_url
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB_PATH = PROJECT_ROOT / "var" / "knowledge.db"
 DB_URL_VARIABLE = "KNOWLEDGE_DB_URL"
+CONNECT_TIMEOUT_SECONDS = 5
 
 
 class StoreUnavailable(RuntimeError):
@@ -37,8 +38,18 @@ def sqlite_path(url: str) -> Path | None:
 
 @lru_cache(maxsize=8)
 def engine_for(url: str) -> Engine:
-    """One engine per URL and process: engines hold the connection pool."""
-    engine = create_engine(url, future=True, pool_pre_ping=True)
+    """One engine per URL and process: engines hold the connection pool.
+
+    Each connection is tested before use (`pool_pre_ping`), so after the database restarts the
+    next question gets a fresh connection rather than an error. A database server that does not
+    answer is given up on after a few seconds, so the patient hears "I can't look that up"
+    instead of waiting for an answer that will not come.
+    """
+    parsed = make_url(url)
+    options: dict = {}
+    if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
+        options["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+    engine = create_engine(url, future=True, pool_pre_ping=True, **options)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _enforce_sqlite_foreign_keys)
     return engine
