@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import time
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -21,6 +22,32 @@ def knowledge_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = f"sqlite:///{tmp_path_factory.mktemp('store') / 'knowledge.db'}"
     load_knowledge(DEFAULT_KNOWLEDGE_DIR, url)
     return url
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """The real PostgreSQL server (see tests/services.py); the test fails loudly without it."""
+    from tests.services import require_postgres
+
+    return require_postgres()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The real Redis server (see tests/services.py); the test fails loudly without it."""
+    from tests.services import require_redis
+
+    return require_redis()
+
+
+@pytest.fixture(scope="session")
+def postgres_knowledge_url(postgres_url: str) -> Iterator[str]:
+    """The knowledge store loaded into a new PostgreSQL database by the loader, once per run."""
+    from tests.services import scratch_database
+
+    with scratch_database(postgres_url, "knowledge") as url:
+        load_knowledge(DEFAULT_KNOWLEDGE_DIR, url)
+        yield url
 
 
 @pytest.fixture
