@@ -53,6 +53,15 @@ def credentials(environment: Mapping[str, str], terminal: bool = False) -> dict[
     return found
 
 
+def write_private_yaml(output: Path, settings: Mapping[str, Any]) -> None:
+    """Write settings that may hold tokens or passwords: readable by the owner alone, from the
+    moment the file exists."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with os.fdopen(os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as file:
+        os.fchmod(file.fileno(), 0o600)
+        file.write(yaml.safe_dump(dict(settings), sort_keys=False))
+
+
 def main(argv: list[str]) -> int:
     terminal = "--terminal" in argv
     paths = [argument for argument in argv if argument != "--terminal"]
@@ -60,12 +69,8 @@ def main(argv: list[str]) -> int:
         print(__doc__, file=sys.stderr)
         return 2
     output = Path(paths[0])
-    output.parent.mkdir(parents=True, exist_ok=True)
     channels = credentials(os.environ, terminal)
-    # It may hold tokens: readable by the owner alone, from the moment it exists.
-    with os.fdopen(os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as file:
-        os.fchmod(file.fileno(), 0o600)
-        file.write(yaml.safe_dump(channels, sort_keys=False))
+    write_private_yaml(output, channels)
     names = ", ".join(CHANNEL_NAMES.get(name, name) for name in channels)
     print(f"Channels: {names} (settings in {output})")
     return 0

@@ -48,8 +48,9 @@ echo "==> Starting the website widget on port $web_port (log: var/web.log)"
 pids+=($!)
 wait_for "website widget server" "http://localhost:$web_port/" "$!" var/web.log
 
-# The Rasa server finds the action server on ACTIONS_PORT.
-sed "s#http://localhost:5055/#http://localhost:$actions_port/#" endpoints.yml >var/endpoints.yml
+# The Rasa server finds the action server on ACTIONS_PORT, and keeps conversations and locks where
+# TRACKER_STORE_URL and LOCK_STORE_URL say (in memory when they are not set).
+ACTION_SERVER_URL="http://localhost:$actions_port/webhook" "$bin/python" -m connectors.endpoints var/endpoints.yml
 
 terminal=()
 if [ "$mode" = "shell" ]; then

@@ -1,0 +1,140 @@
+"""Write the Rasa server's endpoints: where the action server is, and, when the environment names
+them, a shared SQL tracker store and a Redis lock store.
+
+Usage: python -m connectors.endpoints OUTPUT_FILE
+
+With none of the variables set, the file says what `endpoints.yml` says: the Rasa server keeps
+conversations in memory, which is right for one process on one machine. Several Rasa servers
+behind a load balancer need both stores: the tracker store so that any server can carry on any
+conversation, and the lock store so that two servers never handle one conversation at once.
+
+| variable | example | meaning |
+|---|---|---|
+| ACTION_SERVER_URL | http://action-server:5055/webhook | the action server's webhook |
+| TRACKER_STORE_URL | postgresql://rasa:PASSWORD@postgres:5432/rasa | conversations (any SQLAlchemy URL) |
+| TRACKER_STORE_LOGIN_DB | postgres | PostgreSQL only: create the tracker database from this one if missing |
+| LOCK_STORE_URL | redis://:PASSWORD@redis:6379/0 | conversation locks (`rediss://` for TLS) |
+| LOCK_STORE_KEY_PREFIX | assistant | letters and digits: keeps several deployments apart in one Redis |
+
+The output may hold passwords, so it is readable by its owner alone.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any, Mapping
+from urllib.parse import unquote, urlsplit
+
+import yaml
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from connectors.credentials import PROJECT_ROOT, write_private_yaml
+
+BASE_ENDPOINTS = PROJECT_ROOT / "endpoints.yml"
+REDIS_SCHEMES = {"redis": False, "rediss": True}  # scheme: use TLS
+
+
+class EndpointSettingError(ValueError):
+    """An environment variable that cannot describe an endpoint, with the variable's name."""
+
+
+def endpoints(environment: Mapping[str, str]) -> dict[str, Any]:
+    """`endpoints.yml`, with the action server, tracker store and lock store the environment names."""
+    found: dict[str, Any] = yaml.safe_load(BASE_ENDPOINTS.read_text()) or {}
+    if environment.get("ACTION_SERVER_URL"):
+        found["action_endpoint"] = {"url": environment["ACTION_SERVER_URL"]}
+    if environment.get("TRACKER_STORE_URL"):
+        found["tracker_store"] = sql_tracker_store(
+            environment["TRACKER_STORE_URL"], environment.get("TRACKER_STORE_LOGIN_DB") or None
+        )
+    if environment.get("LOCK_STORE_URL"):
+        found["lock_store"] = redis_lock_store(
+            environment["LOCK_STORE_URL"], environment.get("LOCK_STORE_KEY_PREFIX") or None
+        )
+    return found
+
+
+def sql_tracker_store(url: str, login_db: str | None = None) -> dict[str, Any]:
+    """Rasa's `type: sql` settings for a SQLAlchemy URL (Rasa takes the URL's parts separately)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as error:
+        raise EndpointSettingError(f"TRACKER_STORE_URL is not a database URL: {error}") from None
+    if not parsed.database:
+        raise EndpointSettingError("TRACKER_STORE_URL names no database (e.g. postgresql://host/rasa).")
+    settings: dict[str, Any] = {"type": "sql", "dialect": parsed.drivername, "db": parsed.database}
+    optional = {
+        "url": parsed.host,
+        "port": parsed.port,
+        "username": parsed.username,
+        "password": parsed.password,
+        "login_db": login_db,
+        "query": dict(parsed.query) or None,
+    }
+    settings.update({name: value for name, value in optional.items() if value is not None})
+    return settings
+
+
+def redis_lock_store(url: str, key_prefix: str | None = None) -> dict[str, Any]:
+    """Rasa's `type: redis` lock store settings for a `redis://[:password@]host[:port][/db]` URL."""
+    parts = urlsplit(url)
+    if parts.scheme not in REDIS_SCHEMES or not parts.hostname:
+        raise EndpointSettingError("LOCK_STORE_URL must look like redis://[:password@]host[:port][/db].")
+    if key_prefix is not None and not key_prefix.isalnum():
+        # Rasa would silently drop it and share the default keys with every other deployment.
+        raise EndpointSettingError("LOCK_STORE_KEY_PREFIX must be letters and digits only.")
+    database = parts.path.lstrip("/") or "0"
+    if not database.isdigit():
+        raise EndpointSettingError(f"LOCK_STORE_URL's database must be a number, not {database!r}.")
+    settings: dict[str, Any] = {
+        "type": "redis",
+        "url": parts.hostname,
+        "port": parts.port or 6379,
+        "db": int(database),
+        "use_ssl": REDIS_SCHEMES[parts.scheme],
+    }
+    optional = {
+        "username": unquote(parts.username) if parts.username else None,
+        "password": unquote(parts.password) if parts.password else None,
+        "key_prefix": key_prefix,
+    }
+    settings.update({name: value for name, value in optional.items() if value is not None})
+    return settings
+
+
+def describe(settings: Mapping[str, Any]) -> str:
+    """One line for the person starting the server; never shows a password."""
+    tracker = settings.get("tracker_store")
+    lock = settings.get("lock_store")
+    conversations = (
+        f"{tracker['dialect']} database {tracker['db']!r} on {tracker.get('url', 'this machine')}"
+        if tracker
+        else "memory (lost when the server stops)"
+    )
+    locks = f"Redis on {lock['url']}:{lock['port']}" if lock else "memory (one server only)"
+    return (
+        f"Action server: {settings['action_endpoint']['url']}; conversations kept in {conversations}; "
+        f"locks in {locks}"
+    )
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1 or argv[0].startswith("-"):
+        print(__doc__, file=sys.stderr)
+        return 2
+    try:
+        settings = endpoints(os.environ)
+    except EndpointSettingError as error:
+        print(f"Cannot write the endpoints: {error}", file=sys.stderr)
+        return 2
+    output = Path(argv[0])
+    write_private_yaml(output, settings)
+    print(f"{describe(settings)} (settings in {output})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
