@@ -132,7 +132,9 @@ def test_rasa_locks_conversations_in_redis_from_the_written_file(
 ) -> None:
     import redis
 
-    output = write_endpoints(tmp_path, monkeypatch, LOCK_STORE_URL=redis_url, LOCK_STORE_KEY_PREFIX="endpointtest")
+    output = write_endpoints(
+        tmp_path, monkeypatch, LOCK_STORE_URL=redis_url, LOCK_STORE_KEY_PREFIX="endpointtest"
+    )
     lock_store = LockStore.create(read_endpoint_config(str(output), "lock_store"))
     assert isinstance(lock_store, RedisLockStore)
 
