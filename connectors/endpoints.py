@@ -35,6 +35,8 @@ from connectors.credentials import PROJECT_ROOT, write_private_yaml
 
 BASE_ENDPOINTS = PROJECT_ROOT / "endpoints.yml"
 REDIS_SCHEMES = {"redis": False, "rediss": True}  # scheme: use TLS
+# Rasa's `redis` lock store, made atomic across servers (see connectors/lock_store.py).
+SHARED_REDIS_LOCK_STORE = "connectors.lock_store.SharedRedisLockStore"
 
 
 class EndpointSettingError(ValueError):
@@ -79,7 +81,8 @@ def sql_tracker_store(url: str, login_db: str | None = None) -> dict[str, Any]:
 
 
 def redis_lock_store(url: str, key_prefix: str | None = None) -> dict[str, Any]:
-    """Rasa's `type: redis` lock store settings for a `redis://[:password@]host[:port][/db]` URL."""
+    """Lock store settings for a `redis://[:password@]host[:port][/db]` URL: Rasa's Redis lock
+    store's, for the project's version of it that is safe with several servers."""
     parts = urlsplit(url)
     if parts.scheme not in REDIS_SCHEMES or not parts.hostname:
         raise EndpointSettingError("LOCK_STORE_URL must look like redis://[:password@]host[:port][/db].")
@@ -90,7 +93,7 @@ def redis_lock_store(url: str, key_prefix: str | None = None) -> dict[str, Any]:
     if not database.isdigit():
         raise EndpointSettingError(f"LOCK_STORE_URL's database must be a number, not {database!r}.")
     settings: dict[str, Any] = {
-        "type": "redis",
+        "type": SHARED_REDIS_LOCK_STORE,
         "url": parts.hostname,
         "port": parts.port or 6379,
         "db": int(database),

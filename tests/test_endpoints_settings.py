@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from rasa.core.lock_store import LockStore, RedisLockStore
+from rasa.core.lock_store import LockStore
 from rasa.core.tracker_store import SQLTrackerStore, TrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import UserUttered
@@ -18,6 +18,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import read_endpoint_config
 
 from connectors.endpoints import BASE_ENDPOINTS, EndpointSettingError, endpoints, main
+from connectors.lock_store import SharedRedisLockStore
 from tests.helpers import PROJECT_ROOT
 from tests.services import scratch_database
 
@@ -58,7 +59,7 @@ def test_a_postgresql_url_becomes_rasas_sql_tracker_store() -> None:
 def test_a_redis_url_becomes_rasas_redis_lock_store() -> None:
     found = endpoints({"LOCK_STORE_URL": "rediss://:secret@cache:6380/3", "LOCK_STORE_KEY_PREFIX": "trials"})
     assert found["lock_store"] == {
-        "type": "redis",
+        "type": "connectors.lock_store.SharedRedisLockStore",
         "url": "cache",
         "port": 6380,
         "db": 3,
@@ -136,7 +137,7 @@ def test_rasa_locks_conversations_in_redis_from_the_written_file(
         tmp_path, monkeypatch, LOCK_STORE_URL=redis_url, LOCK_STORE_KEY_PREFIX="endpointtest"
     )
     lock_store = LockStore.create(read_endpoint_config(str(output), "lock_store"))
-    assert isinstance(lock_store, RedisLockStore)
+    assert isinstance(lock_store, SharedRedisLockStore)
 
     async def hold_a_lock() -> list[bytes]:
         async with lock_store.lock("patient-2"):
