@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Iterator
 
 from actions.database import DB_URL_VARIABLE
+from connectors.credentials import write_private_yaml
+from connectors.endpoints import endpoints
 from tests.helpers import PROJECT_ROOT
 
 BIN = Path(sys.executable).parent
@@ -61,40 +63,83 @@ class LiveBot:
             return json.loads(response.read())
 
 
-@contextmanager
-def running_bot(knowledge_url: str, workdir: Path, credentials: Path | None = None) -> Iterator[LiveBot]:
+class ServerProcess:
+    """One server the tests start, wait for, and stop; its output goes to `<workdir>/<name>.log`."""
+
+    def __init__(
+        self, name: str, command: list[str], workdir: Path, environment: dict[str, str], health: str
+    ):
+        self.name, self.command, self.environment, self.health = name, command, environment, health
+        self.log = workdir / f"{name}.log"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> ServerProcess:
+        with self.log.open("a") as log:
+            self.process = subprocess.Popen(
+                self.command, cwd=PROJECT_ROOT, env=self.environment, stdout=log, stderr=subprocess.STDOUT
+            )
+        return self
+
+    def wait(self) -> ServerProcess:
+        assert self.process is not None, f"{self.name} was never started"
+        wait_until_up(self.health, self.process, self.log)
+        return self
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+
+def action_server(knowledge_url: str, workdir: Path, name: str = "actions") -> tuple[ServerProcess, str]:
+    """The action server answering from `knowledge_url`, and its webhook's URL."""
+    port = free_port()
+    command = [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(port)]
+    environment = rasa_environment(**{DB_URL_VARIABLE: knowledge_url})
+    server = ServerProcess(name, command, workdir, environment, f"http://127.0.0.1:{port}/health")
+    return server, f"http://127.0.0.1:{port}/webhook"
+
+
+def rasa_server(
+    workdir: Path,
+    action_url: str,
+    name: str = "rasa",
+    credentials: Path | None = None,
+    stores: dict[str, str] | None = None,
+) -> tuple[ServerProcess, LiveBot]:
+    """A Rasa server with the trained model; `stores` holds TRACKER_STORE_URL and the like, which
+    become its endpoints exactly as they do in production (`python -m connectors.endpoints`)."""
     if not MODEL.exists():
         raise RuntimeError(f"No trained model at {MODEL}: run `make train` (make test does it).")
-    actions_port, rasa_port = free_port(), free_port()
-    endpoints = workdir / "endpoints.yml"
-    endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n')
-    environment = rasa_environment(**{DB_URL_VARIABLE: knowledge_url})
-    logs = {name: workdir / f"{name}.log" for name in ("actions", "rasa")}
-    commands = {
-        "actions": [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(actions_port)],
-        "rasa": [
-            str(BIN / "rasa"), "run", "--model", str(MODEL), "--endpoints", str(endpoints),
-            "--credentials", str(credentials or PROJECT_ROOT / "credentials.yml"), "--port", str(rasa_port),
-            "--interface", "127.0.0.1",
-        ],
-    }  # fmt: skip
-    processes: list[subprocess.Popen] = []
+    port = free_port()
+    endpoints_file = workdir / f"{name}-endpoints.yml"
+    write_private_yaml(endpoints_file, endpoints({**(stores or {}), "ACTION_SERVER_URL": action_url}))
+    command = [
+        str(BIN / "rasa"), "run", "--model", str(MODEL), "--endpoints", str(endpoints_file),
+        "--credentials", str(credentials or PROJECT_ROOT / "credentials.yml"), "--port", str(port),
+        "--interface", "127.0.0.1",
+    ]  # fmt: skip
+    server = ServerProcess(name, command, workdir, rasa_environment(), f"http://127.0.0.1:{port}/")
+    return server, LiveBot(port)
+
+
+@contextmanager
+def running_bot(knowledge_url: str, workdir: Path, credentials: Path | None = None) -> Iterator[LiveBot]:
+    """An action server and one Rasa server, conversations kept in memory."""
+    actions, action_url = action_server(knowledge_url, workdir)
+    rasa, bot = rasa_server(workdir, action_url, credentials=credentials)
     try:
-        for name, command in commands.items():
-            with logs[name].open("w") as log:
-                processes.append(
-                    subprocess.Popen(
-                        command, cwd=PROJECT_ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT
-                    )
-                )
-        wait_until_up(f"http://127.0.0.1:{actions_port}/health", processes[0], logs["actions"])
-        wait_until_up(f"http://127.0.0.1:{rasa_port}/", processes[1], logs["rasa"])
-        yield LiveBot(rasa_port)
+        actions.start()
+        rasa.start()
+        actions.wait()
+        rasa.wait()
+        yield bot
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        rasa.stop()
+        actions.stop()
