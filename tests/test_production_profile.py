@@ -1,0 +1,235 @@
+"""The production profile, for real: two Rasa servers sharing a PostgreSQL tracker store and a
+Redis lock store, one action server answering from a PostgreSQL knowledge store.
+
+- A conversation survives a Rasa server restart.
+- One conversation's messages, sent to both servers alternately and all at once, are each
+  answered once, correctly, and kept in order.
+- When the knowledge database goes away mid-conversation the patient is told "I can't look that
+  up right now", the assistant does not crash, and it answers normally once the database is back.
+
+PostgreSQL and Redis must be running (see tests/services.py): without them these tests fail.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from actions.answers import STORE_UNAVAILABLE, compose_answer
+from actions.loader import DEFAULT_KNOWLEDGE_DIR, load_knowledge
+from actions.store import KnowledgeStore
+from tests.helpers import texts
+from tests.live_bot import LiveBot, ServerProcess, action_server, rasa_server
+from tests.services import scratch_database, set_connections_allowed
+
+OPENING = "Hello. I'm an automated assistant"
+_conversations = itertools.count()
+
+# Each names its medicine, so that its answer does not depend on which question came before.
+QUESTIONS: list[tuple[str, str, str]] = [
+    ("how many people relapsed on alemtuzumab?", "relapse", "alemtuzumab"),
+    ("how many people relapsed on interferon?", "relapse", "interferon beta-1a"),
+    ("how many were relapse free at 2 years on alemtuzumab?", "relapse_free", "alemtuzumab"),
+    ("what was the relapse rate on rebif?", "relapse_rate", "interferon beta-1a"),
+    ("did disability get worse on lemtrada?", "disability", "alemtuzumab"),
+    ("how many had infusion reactions on alemtuzumab?", "infusion_reactions", "alemtuzumab"),
+    ("how many got infections on interferon?", "infections", "interferon beta-1a"),
+    ("how common was autoimmunity with alemtuzumab?", "autoimmunity", "alemtuzumab"),
+]
+
+
+@dataclass
+class ProductionStack:
+    """The servers, and where they keep conversations and knowledge."""
+
+    servers: list[ServerProcess]
+    bots: list[LiveBot]
+    actions: ServerProcess
+    tracker_url: str
+    knowledge_url: str
+    postgres_url: str
+
+    def restart(self, index: int) -> None:
+        self.servers[index].stop()
+        self.servers[index].start().wait()
+
+    def expected(self, topic: str, treatment: str) -> list[str]:
+        """What the assistant must say: composed from the same knowledge store, in-process."""
+        with KnowledgeStore.open(self.knowledge_url) as store:
+            answer = compose_answer(store, topic, store.find_treatment(treatment))
+        assert answer, f"the store has no answer on {topic} for {treatment}"
+        return answer
+
+    def events(self, sender: str) -> list[dict]:
+        """The conversation as the tracker store keeps it, in stored order."""
+        engine = create_engine(self.tracker_url, future=True)
+        try:
+            with engine.connect() as connection:
+                rows = connection.execute(
+                    text("SELECT data FROM events WHERE sender_id = :sender ORDER BY id"), {"sender": sender}
+                ).scalars()
+                return [json.loads(row) for row in rows]
+        finally:
+            engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def stack(
+    postgres_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ProductionStack]:
+    workdir = tmp_path_factory.mktemp("production")
+    with (
+        scratch_database(postgres_url, "trackers") as tracker_url,
+        scratch_database(postgres_url, "live_knowledge") as knowledge_url,
+    ):
+        load_knowledge(DEFAULT_KNOWLEDGE_DIR, knowledge_url)
+        stores = {
+            "TRACKER_STORE_URL": tracker_url,
+            "LOCK_STORE_URL": redis_url,
+            # Several test runs may share one Redis: each keeps its locks apart.
+            "LOCK_STORE_KEY_PREFIX": f"test{uuid.uuid4().hex[:8]}",
+        }
+        actions, action_url = action_server(knowledge_url, workdir)
+        pairs = [rasa_server(workdir, action_url, name=f"rasa-{n}", stores=stores) for n in "ab"]
+        servers = [server for server, _ in pairs]
+        running = [actions, *servers]
+        try:
+            for server in running:
+                server.start()
+            for server in running:
+                server.wait()
+            yield ProductionStack(
+                servers, [bot for _, bot in pairs], actions, tracker_url, knowledge_url, postgres_url
+            )
+        finally:
+            for server in reversed(running):
+                server.stop()
+
+
+def new_conversation() -> str:
+    return f"patient-{uuid.uuid4().hex[:8]}-{next(_conversations)}"
+
+
+def without_notice(replies: list[dict]) -> list[str]:
+    said = texts(replies)
+    return said[1:] if said and said[0].startswith(OPENING) else said
+
+
+def user_turns(events: list[dict]) -> list[tuple[str, list[str]]]:
+    """Each message the patient sent, with the texts the bot sent before the next one."""
+    turns: list[tuple[str, list[str]]] = []
+    for event in events:
+        if event["event"] == "user":
+            turns.append((event["text"], []))
+        elif event["event"] == "bot" and turns and event.get("text"):
+            turns[-1][1].append(event["text"])
+    return turns
+
+
+def test_a_conversation_carries_on_after_the_rasa_server_restarts(stack: ProductionStack) -> None:
+    sender = new_conversation()
+    first = texts(stack.bots[0].say(sender, "how many people relapsed on alemtuzumab?"))
+    assert first[0].startswith(OPENING)
+
+    stack.restart(0)
+
+    # A follow-up that makes sense only with the conversation so far, to the restarted server.
+    carried_on = texts(stack.bots[0].say(sender, "and on interferon?"))
+    assert carried_on == stack.expected("relapse", "interferon beta-1a")
+    events = stack.events(sender)
+    assert [event["event"] for event in events].count("session_started") == 1
+    assert [turn for turn, _ in user_turns(events)] == [
+        "how many people relapsed on alemtuzumab?",
+        "and on interferon?",
+    ]
+
+
+def test_two_servers_take_turns_on_one_conversation(stack: ProductionStack) -> None:
+    """Each follow-up goes to the other server, which must know what the last question was."""
+    sender = new_conversation()
+    a, b = stack.bots
+    turns = [
+        (a, "how many people relapsed on alemtuzumab?", ("relapse", "alemtuzumab")),
+        (b, "and on interferon?", ("relapse", "interferon beta-1a")),
+        (a, "how many got infections on interferon?", ("infections", "interferon beta-1a")),
+        (b, "and on alemtuzumab?", ("infections", "alemtuzumab")),
+    ]
+    for bot, question, (topic, treatment) in turns:
+        assert without_notice(bot.say(sender, question)) == stack.expected(topic, treatment), question
+    assert [question for question, _ in user_turns(stack.events(sender))] == [q for _, q, _ in turns]
+
+
+def test_messages_sent_to_both_servers_at_once_are_each_answered_once_and_kept_in_order(
+    stack: ProductionStack,
+) -> None:
+    sender = new_conversation()
+    replies: dict[str, list[dict]] = {}
+    failures: list[BaseException] = []
+    everyone_ready = threading.Barrier(len(QUESTIONS))
+
+    def ask(index: int, question: str) -> None:
+        try:
+            everyone_ready.wait(timeout=30)
+            replies[question] = stack.bots[index % 2].say(sender, question)
+        except BaseException as error:  # noqa: BLE001 (reported below, with the question)
+            failures.append(error)
+
+    threads = [threading.Thread(target=ask, args=pair) for pair in enumerate(q for q, _, _ in QUESTIONS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=180)
+    assert not failures, failures
+
+    # Every patient got exactly the right answer: none lost, none mixed up with another question.
+    for question, topic, treatment in QUESTIONS:
+        assert without_notice(replies[question]) == stack.expected(topic, treatment), question
+
+    # The tracker store holds each message once, each followed by its own answer before the next.
+    events = stack.events(sender)
+    turns = user_turns(events)
+    assert sorted(question for question, _ in turns) == sorted(q for q, _, _ in QUESTIONS)
+    for question, bot_said in turns:
+        assert bot_said == without_notice(replies[question]), question
+    assert [event["event"] for event in events].count("session_started") == 1
+    assert [event["timestamp"] for event in events] == sorted(event["timestamp"] for event in events)
+
+
+def test_the_knowledge_database_going_away_mid_conversation(stack: ProductionStack) -> None:
+    sender = new_conversation()
+    bot = stack.bots[0]
+    assert without_notice(bot.say(sender, "how many people relapsed on alemtuzumab?")) == stack.expected(
+        "relapse", "alemtuzumab"
+    )
+    database = make_url(stack.knowledge_url).database
+    set_connections_allowed(stack.postgres_url, database, allowed=False)
+    try:
+        assert texts(bot.say(sender, "and on interferon?")) == [STORE_UNAVAILABLE]
+        assert texts(stack.bots[1].say(sender, "what does relapse mean?")) == [STORE_UNAVAILABLE]
+        # Emergencies never need the database.
+        urgent = texts(bot.say(sender, "I suddenly can't breathe"))
+        assert len(urgent) == 1 and "emergency" in urgent[0] and "call" in urgent[0], urgent
+        # Someone arriving now still hears who they are talking to.
+        newcomer = texts(stack.bots[1].say(new_conversation(), "hello"))
+        assert newcomer and newcomer[0].startswith(OPENING)
+    finally:
+        set_connections_allowed(stack.postgres_url, database, allowed=True)
+
+    assert stack.actions.process is not None and stack.actions.process.poll() is None
+    assert texts(bot.say(sender, "and on interferon?")) == stack.expected("relapse", "interferon beta-1a")
+
+
+def test_the_stack_really_shares_its_stores(stack: ProductionStack) -> None:
+    """Guard against a passing run that quietly used in-memory stores."""
+    for server in stack.servers:
+        written = Path(server.command[server.command.index("--endpoints") + 1]).read_text()
+        assert "type: sql" in written and "type: connectors.lock_store.SharedRedisLockStore" in written
