@@ -17,7 +17,7 @@ WEB_PACKAGES := web/node_modules/.package-lock.json
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help install knowledge train web browser run serve test clean
+.PHONY: help install knowledge train web browser checkers run serve test clean
 
 help: ## List the commands
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -61,13 +61,17 @@ web: $(WEB_PACKAGES) ## Install the website widget's packages from npm (web/node
 browser: ## Install Debian's Chromium for the browser tests, if it is missing
 	@scripts/install-chromium
 
+checkers: ## Install Debian's docker-compose and nginx, which check the production stack in the tests
+	@scripts/install-docker-compose
+	@scripts/install-nginx
+
 run: $(KNOWLEDGE_DB) $(MODEL) $(WEB_PACKAGES) ## Chat in the terminal; website chat on http://localhost:8080
 	@scripts/run.sh shell
 
 serve: $(KNOWLEDGE_DB) $(MODEL) $(WEB_PACKAGES) ## Run the servers without a terminal chat (website, REST, chat apps)
 	@scripts/run.sh serve
 
-test: $(KNOWLEDGE_DB) $(MODEL) $(WEB_PACKAGES) browser ## Run the whole test suite
+test: $(KNOWLEDGE_DB) $(MODEL) $(WEB_PACKAGES) browser checkers ## Run the whole test suite
 	$(BIN)/python -m pytest
 
 clean: ## Remove the trained model, the knowledge store, the widget's packages and test results
