@@ -25,8 +25,6 @@ from typing import Any, Iterator, Sequence
 import jsonschema
 import pytest
 import yaml
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
@@ -104,6 +102,8 @@ def copy_sources(path: Path) -> list[str]:
 
 def pins(path: Path) -> dict[str, str]:
     """{canonical name: version} for every `name==version` line of a requirements file."""
+    from packaging.utils import canonicalize_name  # here: importing it warns, and tests filter warnings
+
     found = {}
     for line in path.read_text().splitlines():
         line = line.split("#", 1)[0].strip()
@@ -589,6 +589,8 @@ def test_the_build_context_holds_what_the_image_copies_and_nothing_heavy_or_secr
 @lru_cache(maxsize=1)
 def distribution_of_module() -> dict[str, str]:
     """{top-level module: canonical distribution name} for everything in this environment."""
+    from packaging.utils import canonicalize_name
+
     found: dict[str, str] = {}
     for distribution in importlib.metadata.distributions():
         for file in distribution.files or []:
@@ -600,6 +602,9 @@ def distribution_of_module() -> dict[str, str]:
 
 def requirement_closure(*names: str) -> set[str]:
     """The distributions `names` install, with everything they require (no extras)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
     seen: set[str] = set()
     waiting = [canonicalize_name(name) for name in names]
     while waiting:
