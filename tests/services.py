@@ -27,10 +27,10 @@ START_REDIS = (
 )
 
 
-def _missing(service: str, url: str, error: Exception, start: str) -> None:
+def _missing(service: str, variable: str, url: str, error: Exception, start: str) -> None:
     message = (
         f"{service} is not reachable at {url} ({type(error).__name__}: {error}). The production-profile "
-        f"tests need it. Start it with:\n    {start}\nor point TEST_{service.upper()}_URL at one. "
+        f"tests need it. Start it with:\n    {start}\nor point {variable} at one. "
         "To leave these tests out on purpose, set SKIP_PRODUCTION_TESTS=1."
     )
     if os.environ.get("SKIP_PRODUCTION_TESTS") == "1":
@@ -45,7 +45,7 @@ def require_postgres() -> str:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
     except Exception as error:  # noqa: BLE001 (any failure means the same: not usable)
-        _missing("Postgres", POSTGRES_URL, error, START_POSTGRES)
+        _missing("PostgreSQL", "TEST_POSTGRES_URL", POSTGRES_URL, error, START_POSTGRES)
     finally:
         engine.dispose()
     return POSTGRES_URL
@@ -58,7 +58,7 @@ def require_redis() -> str:
     try:
         redis.Redis.from_url(REDIS_URL, socket_timeout=5).ping()
     except Exception as error:  # noqa: BLE001
-        _missing("Redis", REDIS_URL, error, START_REDIS)
+        _missing("Redis", "TEST_REDIS_URL", REDIS_URL, error, START_REDIS)
     return REDIS_URL
 
 
