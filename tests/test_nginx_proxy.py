@@ -17,11 +17,11 @@ from typing import Iterator
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, WebSocket, expect, sync_playwright
+from playwright.sync_api import Browser, WebSocket, expect
 
 from tests.helpers import PROJECT_ROOT
 from tests.live_bot import free_port, wait_until_up
-from tests.test_web_widget import ANSWER_SECONDS, CHROMIUM, CHROMIUM_FLAGS, QUESTION, ask, bot_messages
+from tests.test_web_widget import ANSWER_SECONDS, QUESTION, ask, bot_messages, chromium
 
 NGINX_CONF = PROJECT_ROOT / "docker" / "web" / "nginx.conf"
 WEB_ROOT = PROJECT_ROOT / "web"
@@ -158,13 +158,8 @@ def test_socket_io_long_polling_is_passed_through(proxy_url: str) -> None:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """Module scoped, as in test_web_widget.py: a session-wide Playwright breaks later asyncio tests."""
-    if not CHROMIUM.exists():
-        pytest.fail(f"No Chromium at {CHROMIUM}: `make test` installs it (scripts/install-chromium).")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 def test_the_widget_served_by_nginx_answers_over_the_proxied_websocket(

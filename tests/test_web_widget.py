@@ -7,6 +7,7 @@ import json
 import re
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
@@ -62,14 +63,22 @@ def widget_url(live_bot, tmp_path_factory: pytest.TempPathFactory) -> Iterator[s
         server.wait(timeout=10)
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    """Debian's Chromium under Playwright. Start it per module: a session-wide Playwright keeps
+    its event loop running into later tests, and their `asyncio.run` then fails."""
     if not CHROMIUM.exists():
         pytest.fail(f"No Chromium at {CHROMIUM}: `make test` installs it (scripts/install-chromium).")
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
         yield launched
         launched.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture
