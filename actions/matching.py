@@ -37,14 +37,29 @@ def find_mention(text: str, names: Mapping[str, T]) -> T | None:
             return vocabulary[name]
 
     words = wanted.split()[:FUZZY_SCAN_WORDS]
+    # One matcher per name, prepared once; difflib's cheap upper bounds rule most pairs out before
+    # the full comparison. Only a pair that could beat both the cutoff and the best so far is
+    # compared in full, so the result is exactly what comparing every pair would give.
+    matchers = [
+        (SequenceMatcher(None, b=name, autojunk=False), thing)
+        for name, thing in vocabulary.items()
+        if len(name) >= SHORTEST_FUZZY_NAME
+    ]
     best_score, best = 0.0, None
     for size in range(1, LONGEST_PHRASE + 1):
         for start in range(len(words) - size + 1):
             phrase = " ".join(words[start : start + size])
-            for name, thing in vocabulary.items():
-                if len(name) < SHORTEST_FUZZY_NAME:
+            for matcher, thing in matchers:
+                matcher.set_seq1(phrase)
+                if not _could_beat(matcher.real_quick_ratio(), best_score) or not _could_beat(
+                    matcher.quick_ratio(), best_score
+                ):
                     continue
-                score = SequenceMatcher(None, phrase, name).ratio()
+                score = matcher.ratio()
                 if score > best_score:
                     best_score, best = score, thing
     return best if best_score >= FUZZY_CUTOFF else None
+
+
+def _could_beat(upper_bound: float, best_score: float) -> bool:
+    return upper_bound >= FUZZY_CUTOFF and upper_bound > best_score
