@@ -1,0 +1,46 @@
+"""The Rasa server checks the action server's answers exactly as Rasa does, with the schema
+validator built once instead of on every answer (it was 35% of the server's busy time)."""
+
+from __future__ import annotations
+
+import pytest
+from jsonschema import ValidationError
+from rasa.core.actions.action import RemoteAction
+
+import connectors  # noqa: F401 (installs the check, as the Rasa server's import of it does)
+from connectors.action_responses import RASA_VALIDATION, validate_action_result
+
+ACTION = RemoteAction("action_answer_question", None)
+
+VALID = [
+    {"events": [], "responses": []},
+    {"events": [{"event": "slot", "name": "topic", "value": "relapse"}], "responses": [{"text": "35%"}]},
+    {"events": [{"event": "action", "name": "action_listen"}, {"event": "followup", "name": "x"}]},
+]
+INVALID = [
+    {"events": "not a list"},
+    {"events": [{"name": "topic"}]},
+    {"events": [{"event": "slot", "name": 3}]},
+    {"events": [], "responses": ["not an object"]},
+    {"events": [{"event": "no-such-event"}]},
+]
+
+
+def test_the_server_uses_the_validator_built_once() -> None:
+    assert RemoteAction._validate_action_result is validate_action_result
+
+
+@pytest.mark.parametrize("response", VALID)
+def test_a_valid_answer_is_accepted_as_rasa_accepts_it(response: dict) -> None:
+    assert RASA_VALIDATION(ACTION, response) is True
+    assert ACTION._validate_action_result(response) is True
+
+
+@pytest.mark.parametrize("response", INVALID)
+def test_an_invalid_answer_is_refused_with_rasa_s_own_message(response: dict) -> None:
+    with pytest.raises(ValidationError) as rasa_refusal:
+        RASA_VALIDATION(ACTION, response)
+    with pytest.raises(ValidationError) as our_refusal:
+        ACTION._validate_action_result(response)
+    assert our_refusal.value.message == rasa_refusal.value.message
+    assert "Failed to validate Action server response" in our_refusal.value.message
