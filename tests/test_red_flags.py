@@ -49,6 +49,33 @@ def test_an_ordinary_question_mentioning_a_symptom_is_not_escalated(source: str,
     assert alarm is None, f"{alarm.flag.key} raised by {text[alarm.start : alarm.end]!r}"
 
 
+def held_out_nlu_messages() -> list[tuple[str, str]]:
+    """(intent, text) for every message of the held-out NLU set in tests/nlu/, as typed."""
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    return [
+        (e.get("intent"), e.get("text"))
+        for e in load_data(str(PROJECT_ROOT / "tests" / "nlu")).intent_examples
+    ]
+
+
+@pytest.mark.parametrize("text", [text for intent, text in held_out_nlu_messages() if intent == "red_flag"])
+def test_every_emergency_in_the_held_out_nlu_set_is_escalated_by_the_rules_alone(text: str) -> None:
+    """Not left to the model: three of these (a face that "slipped", "too many of my pills on
+    purpose", "can't go on living... how i would do it") were missed by the rules until a
+    benchmark run showed the model sending them to ordinary answers."""
+    assert checker.check(text) is not None, f"missed: {text!r}"
+
+
+def test_no_other_held_out_nlu_message_raises_the_alarm() -> None:
+    raised = [
+        (intent, text, alarm.flag.key)
+        for intent, text in held_out_nlu_messages()
+        if intent != "red_flag" and (alarm := checker.check(text)) is not None
+    ]
+    assert raised == []
+
+
 def test_the_rates_are_recorded() -> None:
     """Writes both rates for the run's summary: the share of emergencies escalated, and of
     harmless questions escalated, for each phrasing file."""
