@@ -112,18 +112,20 @@ def rasa_server(
     name: str = "rasa",
     credentials: Path | None = None,
     stores: dict[str, str] | None = None,
+    model: Path = MODEL,
+    extra_arguments: tuple[str, ...] = (),
 ) -> tuple[ServerProcess, LiveBot]:
     """A Rasa server with the trained model; `stores` holds TRACKER_STORE_URL and the like, which
     become its endpoints exactly as they do in production (`python -m connectors.endpoints`)."""
-    if not MODEL.exists():
-        raise RuntimeError(f"No trained model at {MODEL}: run `make train` (make test does it).")
+    if not model.exists():
+        raise RuntimeError(f"No trained model at {model}: run `make train` (make test does it).")
     port = free_port()
     endpoints_file = workdir / f"{name}-endpoints.yml"
     write_private_yaml(endpoints_file, endpoints({**(stores or {}), "ACTION_SERVER_URL": action_url}))
     command = [
-        str(BIN / "rasa"), "run", "--model", str(MODEL), "--endpoints", str(endpoints_file),
+        str(BIN / "rasa"), "run", "--model", str(model), "--endpoints", str(endpoints_file),
         "--credentials", str(credentials or PROJECT_ROOT / "credentials.yml"), "--port", str(port),
-        "--interface", "127.0.0.1",
+        "--interface", "127.0.0.1", *extra_arguments,
     ]  # fmt: skip
     server = ServerProcess(name, command, workdir, rasa_environment(), f"http://127.0.0.1:{port}/")
     return server, LiveBot(port)

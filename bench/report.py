@@ -1,0 +1,230 @@
+"""Turn the figures of one benchmark run (quality.json, speed.json) into docs/benchmarks.md and its
+plots, and print them. Nothing here measures: every figure in the report is one the run wrote."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import subprocess
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MACRO_F1_TARGET = 0.95
+TURN_TO_PARSE_TARGET = 3.0
+
+
+def machine() -> dict[str, str]:
+    """Where the figures came from: they mean little without it."""
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if "model name" in line
+        ),
+        platform.processor() or "unknown",
+    )
+    memory_kb = next(
+        int(line.split()[1])
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal")
+    )
+    from importlib.metadata import version
+
+    commit = subprocess.run(
+        ["git", "log", "-1", "--format=%h"], cwd=PROJECT_ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    return {
+        "cpu": cpu,
+        "cores": str(os.cpu_count()),
+        "memory": f"{memory_kb / 1024 / 1024:.0f} GiB",
+        "system": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "rasa": version("rasa"),
+        "commit": commit or "unknown",
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def plot_speed(speed: dict[str, Any], folder: Path) -> dict[str, str]:
+    """Turn latency at each concurrency (with the parse floor), and throughput against concurrency."""
+    import warnings
+
+    warnings.simplefilter("ignore", DeprecationWarning)  # matplotlib 3.5's use of pyparsing 3
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    folder.mkdir(parents=True, exist_ok=True)
+    levels = sorted(speed["turns"], key=int)
+    files = {"latency": folder / "turn-latency.png", "throughput": folder / "throughput.png"}
+
+    figure, axes = plt.subplots(figsize=(8, 4.5))
+    samples = [speed["turns"][level]["samples_ms"] for level in levels]
+    axes.boxplot(samples, labels=[f"{level} at once" for level in levels], showfliers=True, whis=(5, 95))
+    axes.axhline(
+        speed["parse"]["p50_ms"], color="tab:green", linestyle="--", label="/model/parse p50 (the floor)"
+    )
+    axes.set_yscale("log")
+    axes.set_ylabel("turn latency (ms, log scale)")
+    axes.set_title("Whole turns over REST (box: quartiles; whiskers: 5th to 95th percentile)")
+    axes.legend(loc="upper left")
+    figure.tight_layout()
+    figure.savefig(files["latency"], dpi=110)
+    plt.close(figure)
+
+    figure, axes = plt.subplots(figsize=(8, 4.5))
+    concurrency = [int(level) for level in levels]
+    axes.plot(concurrency, [speed["turns"][level]["per_second"] for level in levels], "o-", color="tab:blue")
+    axes.set_xscale("log", base=2)
+    axes.set_xticks(concurrency, [str(c) for c in concurrency])
+    axes.set_xlabel("conversations at once")
+    axes.set_ylabel("messages answered per second", color="tab:blue")
+    second = axes.twinx()
+    second.plot(concurrency, [speed["turns"][level]["p50_ms"] for level in levels], "s--", color="tab:red")
+    second.set_ylabel("turn p50 (ms)", color="tab:red")
+    axes.set_title("Throughput and median turn time against concurrency")
+    figure.tight_layout()
+    figure.savefig(files["throughput"], dpi=110)
+    plt.close(figure)
+    return {name: str(path) for name, path in files.items()}
+
+
+def _ms(value: float) -> str:
+    return (
+        "n/a" if value is None or math.isnan(value) else (f"{value:.1f}" if value < 100 else f"{value:.0f}")
+    )
+
+
+def _figure(label: str, value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:.0f}" if "time" in label else f"{value:.3f}"
+
+
+def _ratio(new: float | None, old: float | None) -> str:
+    return f"{new / old:.2f}x" if new is not None and old else "n/a"
+
+
+def render(quality: dict[str, Any] | None, speed: dict[str, Any], info: dict[str, str], plots: dict[str, str],
+           docs: Path, command: str, total_seconds: float) -> str:  # fmt: skip
+    """The report, in Markdown; image links relative to `docs`."""
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Figures from one run of `{command}` ({total_seconds / 60:.1f} minutes), on {info['date']} "
+        f"at commit `{info['commit']}`. Run it again to reproduce them; the command prints the same "
+        "figures it writes here. The machine is shared, so timings vary from run to run: compare the ratios, "
+        "which are measured side by side in the same run.",
+        "",
+        "| machine | |",
+        "|---|---|",
+        *(f"| {name} | {value} |" for name, value in info.items()),
+        "",
+    ]
+    if quality:
+        tuned, baseline = quality["models"]["tuned"], quality["models"].get("baseline")
+        lines += [
+            "## Answer quality",
+            "",
+            f"Intents of the {quality['held_out_messages']} held-out messages in `tests/nlu/` (written as "
+            "patients write, never in the training data), and the "
+            f"{quality['test_conversations']} test conversations in `tests/test_stories.yml`. The baseline "
+            "is Rasa's default recipe with no tuning (`bench/baseline-config.yml`), trained on the same "
+            "data in the same run.",
+            "",
+            "| | this project (`config.yml`) | baseline | ratio |",
+            "|---|---|---|---|",
+        ]
+        rows = [
+            ("intent accuracy", lambda m: m["intent"]["accuracy"]),
+            ("intent macro precision", lambda m: m["intent"]["macro_precision"]),
+            ("intent macro recall", lambda m: m["intent"]["macro_recall"]),
+            ("intent macro F1", lambda m: m["intent"]["macro_f1"]),
+            ("conversations entirely right", lambda m: m["stories"]["accuracy"]),
+            ("actions right", lambda m: m["stories"]["action_accuracy"]),
+            ("training time (s)", lambda m: m["training_seconds"]),
+        ]
+        for label, figure in rows:
+            ours, theirs = figure(tuned), figure(baseline) if baseline else None
+            lines.append(
+                f"| {label} | {_figure(label, ours)} | {_figure(label, theirs)} | {_ratio(ours, theirs)} |"
+            )
+        met = tuned["intent"]["macro_f1"] >= MACRO_F1_TARGET
+        weakest = sorted(tuned["intent"]["per_intent"].items(), key=lambda item: item[1]["f1"])[:6]
+        lines += [
+            "",
+            f"Target: intent macro F1 at least {MACRO_F1_TARGET}: **{'met' if met else 'not met'}** "
+            f"({tuned['intent']['macro_f1']:.3f}).",
+            "",
+            "Weakest intents (this project):",
+            "",
+            "| intent | precision | recall | F1 | messages |",
+            "|---|---|---|---|---|",
+            *(
+                f"| `{name}` | {s['precision']:.2f} | {s['recall']:.2f} | {s['f1']:.2f} | {s['support']} |"
+                for name, s in weakest
+            ),
+            "",
+        ]
+        confusion = quality.get("confusion_matrix_png")
+        if confusion:
+            lines += [f"![Intent confusion matrix]({os.path.relpath(PROJECT_ROOT / confusion, docs)})", ""]
+    one = speed["turns"][min(speed["turns"], key=int)]
+    met = speed["turn_to_parse_ratio_p50"] <= TURN_TO_PARSE_TARGET
+    lines += [
+        "## Speed",
+        "",
+        "One action server and one Rasa server on loopback, the knowledge store in the loop (SQLite, "
+        "`var/knowledge.db`), messages from the held-out patients' questions. A visit is a hello (not "
+        f"timed), then {speed['plan']['questions_per_conversation']} questions, each timed from sending it "
+        "to having the whole answer (`bench/speed.py`).",
+        "",
+        "| | p50 (ms) | p95 (ms) | p99 (ms) | messages/s | requests | failures |",
+        "|---|---|---|---|---|---|---|",
+        "| `/model/parse` alone (the floor) | "
+        + " | ".join(_ms(speed["parse"][k]) for k in ("p50_ms", "p95_ms", "p99_ms"))
+        + f" | {speed['parse']['per_second']:.1f} | {speed['parse']['requests']} "
+        + f"| {speed['parse']['failures']} |",
+        *(
+            f"| whole turn, {level} conversation{'s' if int(level) > 1 else ''} at once | "
+            + " | ".join(_ms(t[k]) for k in ("p50_ms", "p95_ms", "p99_ms"))
+            + f" | {t['per_second']:.1f} | {t['requests']} | {t['failures']} |"
+            for level, t in sorted(speed["turns"].items(), key=lambda item: int(item[0]))
+        ),
+        "| knowledge lookup alone (composing an answer, in-process) | "
+        + " | ".join(_ms(speed["lookup"][k]) for k in ("p50_ms", "p95_ms", "p99_ms"))
+        + f" | {speed['lookup']['per_second']:.0f} | {speed['lookup']['requests']} | 0 |",
+        "",
+        f"A whole turn at 1 conversation takes **{speed['turn_to_parse_ratio_p50']:.2f}x** a parse at the "
+        f"median (p50 {_ms(one['p50_ms'])} ms against {_ms(speed['parse']['p50_ms'])} ms). Target: at most "
+        f"{TURN_TO_PARSE_TARGET:.0f}x: **{'met' if met else 'not met'}**.",
+        "",
+        "| start-up and memory | |",
+        "|---|---|",
+        f"| action server, start to healthy | {speed['action_server_start_seconds']:.1f} s |",
+        f"| Rasa server, start to first answer | {speed['rasa_start_to_first_answer_seconds']:.1f} s |",
+        f"| peak memory (RSS), Rasa server | {speed['peak_memory_mb']['rasa_server']:.0f} MiB |",
+        f"| peak memory (RSS), action server | {speed['peak_memory_mb']['action_server']:.0f} MiB |",
+        "",
+        f"![Turn latency]({os.path.relpath(plots['latency'], docs)})",
+        "",
+        f"![Throughput against concurrency]({os.path.relpath(plots['throughput'], docs)})",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write(out: Path, docs: Path, command: str, total_seconds: float) -> Path:
+    """Read the run's figures from `out`, write the plots beside the report in `docs`, and the report."""
+    quality_file = out / "quality.json"
+    quality = json.loads(quality_file.read_text()) if quality_file.exists() else None
+    speed = json.loads((out / "speed.json").read_text())
+    plots = plot_speed(speed, docs / "benchmarks")
+    report = docs / "benchmarks.md"
+    report.write_text(render(quality, speed, machine(), plots, docs, command, total_seconds))
+    return report

@@ -1,0 +1,74 @@
+"""The benchmark, in its quick form: `python -m bench --smoke` measures quality and speed and
+writes the report with its plots, and the figures in the report are the ones it measured."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.speed import Latencies, percentile
+from tests.helpers import PROJECT_ROOT
+from tests.live_bot import rasa_environment
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    out = tmp_path_factory.mktemp("bench")
+    run = subprocess.run(
+        [sys.executable, "-m", "bench", "--smoke", "--out", str(out)],
+        cwd=PROJECT_ROOT,
+        env=rasa_environment(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, (run.stdout + run.stderr)[-4000:]
+    return out, run.stdout
+
+
+def test_the_smoke_run_measures_every_figure_the_issue_asks_for(smoke_run: tuple[Path, str]) -> None:
+    out, _ = smoke_run
+    speed = json.loads((out / "speed.json").read_text())
+    assert speed["smoke"] is True
+    for level in speed["turns"].values():
+        assert level["requests"] > 0 and level["failures"] == 0
+        assert 0 < level["p50_ms"] <= level["p95_ms"] <= level["p99_ms"]
+    assert 0 < speed["parse"]["p50_ms"] and speed["parse"]["failures"] == 0
+    assert speed["turn_to_parse_ratio_p50"] > 1  # a whole turn includes a parse
+    assert 0 < speed["lookup"]["p50_ms"]
+    assert speed["peak_memory_mb"]["rasa_server"] > speed["peak_memory_mb"]["action_server"] > 10
+    assert speed["rasa_start_to_first_answer_seconds"] > 0
+
+
+def test_the_report_shows_the_measured_figures_and_its_plots(smoke_run: tuple[Path, str]) -> None:
+    out, printed = smoke_run
+    speed = json.loads((out / "speed.json").read_text())
+    report = (out / "benchmarks.md").read_text()
+    ratio = f"**{speed['turn_to_parse_ratio_p50']:.2f}x**"
+    assert ratio in report and ratio in printed
+    for image in ("turn-latency.png", "throughput.png"):
+        assert f"(benchmarks/{image})" in report
+        assert (out / "benchmarks" / image).read_bytes().startswith(PNG_SIGNATURE)
+    assert (
+        not (PROJECT_ROOT / "docs" / "benchmarks.md").exists()
+        or "smoke" not in (PROJECT_ROOT / "docs" / "benchmarks.md").read_text()
+    )
+
+
+def test_percentiles_are_nearest_rank_and_never_interpolated() -> None:
+    values = [float(n) for n in range(1, 101)]
+    assert [percentile(values, p) for p in (50, 95, 99, 100)] == [50.0, 95.0, 99.0, 100.0]
+    assert percentile([7.0], 99) == 7.0
+    assert percentile([1.0, 1000.0], 50) == 1.0
+
+
+def test_throughput_counts_answered_messages_over_the_whole_level() -> None:
+    measured = Latencies(seconds=[0.1] * 30, wall_seconds=2.0, failures=3)
+    summary = measured.summary()
+    assert summary["per_second"] == 15.0 and summary["failures"] == 3 and summary["requests"] == 30
