@@ -100,6 +100,26 @@ def _ms(value: float) -> str:
     )
 
 
+def _red_flag_counts(model: dict[str, Any] | None) -> tuple[int, int, int] | None:
+    """(emergencies, escalated, ordinary messages escalated) from the red_flag intent's scores."""
+    scores = (model or {}).get("intent", {}).get("per_intent", {}).get("red_flag")
+    if not scores:
+        return None
+    escalated = round(scores["recall"] * scores["support"])
+    predicted = round(escalated / scores["precision"]) if scores["precision"] else 0
+    return scores["support"], escalated, predicted - escalated
+
+
+def _emergencies(model: dict[str, Any] | None) -> str:
+    counts = _red_flag_counts(model)
+    return f"{counts[1]} of {counts[0]}" if counts else "n/a"
+
+
+def _false_alarms(model: dict[str, Any] | None) -> str:
+    counts = _red_flag_counts(model)
+    return str(counts[2]) if counts else "n/a"
+
+
 def _figure(label: str, value: float | None) -> str:
     if value is None:
         return "n/a"
@@ -154,6 +174,28 @@ def render(quality: dict[str, Any] | None, speed: dict[str, Any], info: dict[str
             lines.append(
                 f"| {label} | {_figure(label, ours)} | {_figure(label, theirs)} | {_ratio(ours, theirs)} |"
             )
+        if baseline:
+            apart = round(
+                (tuned["intent"]["accuracy"] - baseline["intent"]["accuracy"]) * quality["held_out_messages"]
+            )
+            lines += [
+                "",
+                f"On intents alone this project's model gets {abs(apart)} message(s) "
+                f"{'more' if apart >= 0 else 'fewer'} right than the baseline, out of "
+                f"{quality['held_out_messages']}.",
+            ]
+        lines += [
+            "",
+            "What matters most is not in the average: messages describing an emergency. This project "
+            "checks every message against fixed red-flag rules after the model (`safety/`); the "
+            "baseline has only its learned `red_flag` intent.",
+            "",
+            "| emergencies in the held-out messages | this project | baseline |",
+            "|---|---|---|",
+            f"| escalated to the urgent-help reply | {_emergencies(tuned)} | {_emergencies(baseline)} |",
+            f"| ordinary messages sent to the urgent-help reply | {_false_alarms(tuned)} | "
+            f"{_false_alarms(baseline)} |",
+        ]
         met = tuned["intent"]["macro_f1"] >= MACRO_F1_TARGET
         weakest = sorted(tuned["intent"]["per_intent"].items(), key=lambda item: item[1]["f1"])[:6]
         lines += [

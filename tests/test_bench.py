@@ -72,3 +72,13 @@ def test_throughput_counts_answered_messages_over_the_whole_level() -> None:
     measured = Latencies(seconds=[0.1] * 30, wall_seconds=2.0, failures=3)
     summary = measured.summary()
     assert summary["per_second"] == 15.0 and summary["failures"] == 3 and summary["requests"] == 30
+
+
+def test_emergency_counts_come_from_the_red_flag_intent_s_scores() -> None:
+    from bench.report import _red_flag_counts
+
+    baseline = {"intent": {"per_intent": {"red_flag": {"precision": 9 / 11, "recall": 0.9, "support": 10}}}}
+    assert _red_flag_counts(baseline) == (10, 9, 2)
+    perfect = {"intent": {"per_intent": {"red_flag": {"precision": 1.0, "recall": 1.0, "support": 10}}}}
+    assert _red_flag_counts(perfect) == (10, 10, 0)
+    assert _red_flag_counts(None) is None
