@@ -20,6 +20,12 @@ from actions.store import read_store
 from actions.topics import MAIN_TOPICS, TOPIC_TITLES, offer_topics, topic_buttons
 
 SOMETHING_ELSE = {"title": "Something else", "payload": "/out_of_scope"}
+OUT_OF_SCOPE = (
+    "Sorry, I can't help with that. I only know the results of the trial that compared alemtuzumab "
+    "(Lemtrada) with interferon beta-1a (Rebif) in relapsing MS. I have no figures for other "
+    "medicines, other trials or other conditions, so I won't guess. Your MS nurse or neurologist "
+    "can help with other questions. Here is what you can ask me about:"
+)
 LIKELY_TOPICS_SHOWN = 3
 
 NOT_SURE = "Sorry, I'm not sure what you mean. Did you mean one of these?"
@@ -97,3 +103,20 @@ class ActionSayWhatICanAnswer(Action):
         offer_topics(dispatcher, tracker, WHAT_I_CAN_ANSWER, everything)
         # Like Rasa's own fallback: forget the message, so it does not steer the conversation.
         return [UserUtteranceReverted()]
+
+
+class ActionOutOfScope(Action):
+    """Says plainly what the assistant cannot answer, then what it can, as quick replies.
+
+    Nonsense is often taken for a question outside the trial, so this reply, like the
+    fallback's, must always leave the person a way on.
+    """
+
+    def name(self) -> str:
+        return "action_out_of_scope"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        offer_topics(dispatcher, tracker, OUT_OF_SCOPE, topic_buttons(MAIN_TOPICS))
+        return []

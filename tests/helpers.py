@@ -75,7 +75,7 @@ def every_answer(knowledge_url: str) -> list[tuple[str, str]]:
     fixed = {
         "answers": ("STORE_UNAVAILABLE", "NO_KNOWLEDGE", "TALK_TO_YOUR_TEAM"),
         "advice": ("CANNOT_DECIDE", "FACTS_FOLLOW", "NO_FACTS", "DO_NOT_CHANGE"),
-        "fallback": ("NOT_SURE", "SAY_IT_ANOTHER_WAY", "WHAT_I_CAN_ANSWER"),
+        "fallback": ("NOT_SURE", "SAY_IT_ANOTHER_WAY", "WHAT_I_CAN_ANSWER", "OUT_OF_SCOPE"),
         "session": ("GREETING",),
     }
     modules = {"answers": answers, "advice": advice, "fallback": fallback, "session": session}

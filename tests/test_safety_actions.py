@@ -217,7 +217,13 @@ def test_in_the_terminal_topics_are_listed_in_words_so_typing_always_reaches_the
 
 
 @pytest.mark.parametrize(
-    "action", ["session.ActionGreet", "fallback.ActionSayWhatICanAnswer", "fallback.ActionAskToRephrase"]
+    "action",
+    [
+        "session.ActionGreet",
+        "fallback.ActionSayWhatICanAnswer",
+        "fallback.ActionAskToRephrase",
+        "fallback.ActionOutOfScope",
+    ],
 )
 def test_no_message_offers_a_button_menu_in_the_terminal(action: str) -> None:
     """Every action that suggests topics lists them in words in the terminal, and as quick
@@ -270,3 +276,13 @@ def test_when_the_model_suspects_an_emergency_no_rule_confirms_the_fallback_says
     )
     messages, _ = run_action(ActionAskWhichTopic(), tracker)
     assert texts(messages) == ["If you need urgent help, please call 999 now.", NOT_SURE]
+
+
+def test_a_question_outside_the_trial_gets_an_honest_no_and_a_way_on() -> None:
+    """Nonsense is often taken for a question outside the trial: the reply must still offer the
+    topics, never a figure."""
+    from actions.fallback import OUT_OF_SCOPE, ActionOutOfScope
+
+    messages, _ = run_action(ActionOutOfScope(), tracker_on_channel("socketio"))
+    assert messages[0]["text"] == OUT_OF_SCOPE and "won't guess" in OUT_OF_SCOPE
+    assert messages[0]["buttons"]
