@@ -28,10 +28,12 @@ import statistics
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
+
+if TYPE_CHECKING:
+    from tests.live_bot import LiveBot
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 HELD_OUT = PROJECT_ROOT / "tests" / "nlu" / "patients.yml"
@@ -229,19 +231,14 @@ def children_of(pid: int) -> list[int]:
     return found
 
 
-def first_answer_seconds(rest_url: str, started: float, process: Any, timeout: float = 300) -> float:
+def first_answer_seconds(bot: LiveBot, started: float, process: Any, timeout: float = 300) -> float:
     """Seconds from starting the Rasa server until it answers a real question."""
-    body = json.dumps({"sender": "bench-start-up", "message": "how many people relapsed on alemtuzumab?"})
     while time.perf_counter() - started < timeout:
         if process.poll() is not None:
             raise RuntimeError("the Rasa server stopped while starting")
         try:
-            request = urllib.request.Request(
-                rest_url, data=body.encode(), headers={"Content-Type": "application/json"}
-            )
-            with urllib.request.urlopen(request, timeout=5) as response:
-                if json.loads(response.read()):
-                    return time.perf_counter() - started
+            if bot.say("bench-start-up", "how many people relapsed on alemtuzumab?"):
+                return time.perf_counter() - started
         except OSError:
             time.sleep(0.2)
     raise RuntimeError(f"no answer within {timeout} s of starting")
@@ -264,21 +261,20 @@ def measure(model: Path, plan: Plan, workdir: Path) -> dict[str, Any]:
         began = time.perf_counter()
         rasa.start()
         assert rasa.process is not None
-        results["rasa_start_to_first_answer_seconds"] = first_answer_seconds(bot.url, began, rasa.process)
+        results["rasa_start_to_first_answer_seconds"] = first_answer_seconds(bot, began, rasa.process)
 
-        results["parse"] = asdict_summary(asyncio.run(parse_latencies(bot.base_url, messages, plan.parses)))
+        results["parse"] = asyncio.run(parse_latencies(bot.base_url, messages, plan.parses)).summary()
         levels = {}
         for conversations in plan.concurrency_levels:
             measured = asyncio.run(turn_latencies(bot.url, messages, conversations, plan))
-            levels[str(conversations)] = {
-                **asdict_summary(measured),
+            level = levels[str(conversations)] = {
+                **measured.summary(),
                 "samples_ms": [s * 1000 for s in measured.seconds],
             }
-            print(f"  {conversations:>2} at once: {levels[str(conversations)]['p50_ms']:.0f} ms p50, "
-                  f"{levels[str(conversations)]['per_second']:.1f} messages/s", flush=True)  # fmt: skip
+            print(f"  {conversations:>2} at once: {level['p50_ms']:.0f} ms p50, "
+                  f"{level['per_second']:.1f} messages/s", flush=True)  # fmt: skip
         results["turns"] = levels
-        results["parse"]["samples_ms"] = []
-        results["lookup"] = asdict_summary(lookup_latencies(plan.lookups))
+        results["lookup"] = lookup_latencies(plan.lookups).summary()
         assert actions.process is not None
         results["peak_memory_mb"] = {
             "rasa_server": peak_memory_mb(rasa.process.pid),
@@ -291,10 +287,6 @@ def measure(model: Path, plan: Plan, workdir: Path) -> dict[str, Any]:
     results["turn_to_parse_ratio_p50"] = one["p50_ms"] / results["parse"]["p50_ms"]
     results["plan"] = asdict(plan)
     return results
-
-
-def asdict_summary(latencies: Latencies) -> dict[str, Any]:
-    return dict(latencies.summary())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
