@@ -9,6 +9,8 @@ import uuid
 
 import pytest
 import redis
+from rasa.core.lock_store import LockStore
+from rasa.utils.endpoints import EndpointConfig
 
 from connectors.endpoints import redis_lock_store
 from connectors.lock_store import SharedRedisLockStore
@@ -25,9 +27,7 @@ def take_turns(
     The work inside reads a counter, yields, and writes it back plus one: if two servers are ever
     inside at once, an increment is lost and the overlap is counted.
     """
-    settings = redis_lock_store(redis_url, prefix)
-    del settings["type"]
-    store = SharedRedisLockStore(host=settings.pop("url"), **settings)
+    store = LockStore.create(EndpointConfig.from_dict(redis_lock_store(redis_url, prefix)))
     shared = redis.Redis.from_url(redis_url)
 
     async def handle_messages() -> None:
@@ -77,9 +77,6 @@ def test_servers_taking_tickets_at_once_never_handle_one_conversation_together(r
 
 
 def test_it_is_built_from_the_endpoints_file_as_rasa_builds_it(redis_url: str) -> None:
-    from rasa.core.lock_store import LockStore
-    from rasa.utils.endpoints import EndpointConfig
-
     settings = redis_lock_store(redis_url, "fromconfig")
     store = LockStore.create(EndpointConfig.from_dict(settings))
     assert isinstance(store, SharedRedisLockStore)
