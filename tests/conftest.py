@@ -106,6 +106,31 @@ def live_bot(knowledge_url: str, tmp_path_factory: pytest.TempPathFactory, fake_
         yield bot
 
 
+@pytest.fixture(scope="session")
+def bench_smoke_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """`python -m bench --smoke` once per test run (quality on a slice of the held-out set, speed
+    on a few messages, and the report), with its output folder and what it printed."""
+    import subprocess
+    import sys
+
+    from tests.helpers import PROJECT_ROOT
+    from tests.live_bot import MODEL, rasa_environment
+
+    if not MODEL.exists():
+        pytest.fail(f"No trained model at {MODEL}: run `make train` (make test does it).")
+    out = tmp_path_factory.mktemp("bench")
+    run = subprocess.run(
+        [sys.executable, "-m", "bench", "--smoke", "--out", str(out)],
+        cwd=PROJECT_ROOT,
+        env=rasa_environment(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, (run.stdout + run.stderr)[-4000:]
+    return out, run.stdout
+
+
 def pytest_sessionstart(session) -> None:
     session.config.started_at = time.time()
 

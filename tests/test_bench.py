@@ -1,39 +1,18 @@
-"""The benchmark, in its quick form: `python -m bench --smoke` measures quality and speed and
-writes the report with its plots, and the figures in the report are the ones it measured."""
+"""The benchmark, in its quick form: `python -m bench --smoke` (run once, by the `bench_smoke_run`
+fixture) measures quality and speed and writes the report with its plots, and the figures in the
+report are the ones it measured."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
-import pytest
-
 from bench.speed import Latencies, percentile
-from tests.helpers import PROJECT_ROOT
-from tests.live_bot import rasa_environment
-
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+from tests.helpers import PNG_SIGNATURE, PROJECT_ROOT
 
 
-@pytest.fixture(scope="module")
-def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    out = tmp_path_factory.mktemp("bench")
-    run = subprocess.run(
-        [sys.executable, "-m", "bench", "--smoke", "--out", str(out)],
-        cwd=PROJECT_ROOT,
-        env=rasa_environment(),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert run.returncode == 0, (run.stdout + run.stderr)[-4000:]
-    return out, run.stdout
-
-
-def test_the_smoke_run_measures_every_figure_the_issue_asks_for(smoke_run: tuple[Path, str]) -> None:
-    out, _ = smoke_run
+def test_the_smoke_run_measures_every_figure_the_issue_asks_for(bench_smoke_run: tuple[Path, str]) -> None:
+    out, _ = bench_smoke_run
     speed = json.loads((out / "speed.json").read_text())
     assert speed["smoke"] is True
     for level in speed["turns"].values():
@@ -46,8 +25,8 @@ def test_the_smoke_run_measures_every_figure_the_issue_asks_for(smoke_run: tuple
     assert speed["rasa_start_to_first_answer_seconds"] > 0
 
 
-def test_the_report_shows_the_measured_figures_and_its_plots(smoke_run: tuple[Path, str]) -> None:
-    out, printed = smoke_run
+def test_the_report_shows_the_measured_figures_and_its_plots(bench_smoke_run: tuple[Path, str]) -> None:
+    out, printed = bench_smoke_run
     speed = json.loads((out / "speed.json").read_text())
     report = (out / "benchmarks.md").read_text()
     ratio = f"**{speed['turn_to_parse_ratio_p50']:.2f}x**"

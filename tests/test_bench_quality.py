@@ -5,37 +5,24 @@ figures is right."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from rasa.shared.nlu.training_data.loading import load_data
 
 from bench import quality
-from tests.helpers import PROJECT_ROOT
-from tests.live_bot import MODEL, rasa_environment
+from tests.helpers import PNG_SIGNATURE
+from tests.live_bot import MODEL
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 INTENT_KEYS = {"accuracy", "macro_precision", "macro_recall", "macro_f1", "weighted_f1", "per_intent"}
 STORY_KEYS = {"conversations", "correct", "accuracy", "action_accuracy"}
 
 
 @pytest.fixture(scope="module")
-def smoke(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
-    if not MODEL.exists():
-        pytest.fail(f"No trained model at {MODEL}: run `make train` (make test does it).")
-    out = tmp_path_factory.mktemp("quality")
-    run = subprocess.run(
-        [sys.executable, "-m", "bench.quality", "--smoke", "--out", str(out)],
-        cwd=PROJECT_ROOT,
-        env=rasa_environment(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert run.returncode == 0, (run.stdout + run.stderr)[-4000:]
-    assert "macro F1" in run.stdout
+def smoke(bench_smoke_run: tuple[Path, str]) -> tuple[Path, dict]:
+    """The quality half of the one smoke run of the whole benchmark."""
+    out, printed = bench_smoke_run
+    assert "macro F1" in printed
     return out, json.loads((out / "quality.json").read_text())
 
 
