@@ -20,7 +20,7 @@ import pytest
 from playwright.sync_api import Browser, WebSocket, expect
 
 from tests.helpers import PROJECT_ROOT
-from tests.live_bot import free_port, wait_until_up
+from tests.live_bot import ServerProcess, free_port
 from tests.test_web_widget import ANSWER_SECONDS, QUESTION, ask, bot_messages, chromium
 
 NGINX_CONF = PROJECT_ROOT / "docker" / "web" / "nginx.conf"
@@ -70,20 +70,16 @@ def proxy_url(live_bot, tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
     port = free_port()
     config = prefix / "nginx.conf"
     config.write_text(rendered_config(prefix, port, urlsplit(live_bot.base_url).netloc))
-    log = prefix / "nginx.log"
     command = [nginx_binary(), "-p", f"{prefix}/", "-c", str(config), "-e", str(prefix / "error.log"),
                "-g", f"daemon off; pid {prefix / 'nginx.pid'};"]  # fmt: skip
     checked = subprocess.run([*command, "-t"], capture_output=True, text=True)
     assert checked.returncode == 0, checked.stderr
-    with log.open("w") as output:
-        server = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
+    server = ServerProcess("nginx", command, prefix, dict(os.environ), url).start()
     try:
-        wait_until_up(url, server, log)
-        yield url
+        yield server.wait().health
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        server.stop()
 
 
 def fetch(url: str, data: bytes | None = None) -> tuple[int, dict[str, str], bytes]:

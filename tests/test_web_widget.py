@@ -4,8 +4,8 @@ assistant over its socket.io channel. Nothing here downloads a browser."""
 from __future__ import annotations
 
 import json
+import os
 import re
-import subprocess
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.helpers import PROJECT_ROOT
-from tests.live_bot import free_port, wait_until_up
+from tests.live_bot import ServerProcess, free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 # As root, in a closed network: no sandbox, and none of Chromium's calls home.
@@ -46,21 +46,13 @@ QUESTION = "how many people relapsed on alemtuzumab?"
 def widget_url(live_bot, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The widget served as `make run` serves it, pointed at the running assistant."""
     port = free_port()
-    log = tmp_path_factory.mktemp("web") / "web.log"
-    with log.open("w") as output:
-        server = subprocess.Popen(
-            [sys.executable, "scripts/serve_web.py", "--port", str(port), "--server", live_bot.base_url],
-            cwd=PROJECT_ROOT,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}/"
+    command = [sys.executable, "scripts/serve_web.py", "--port", str(port), "--server", live_bot.base_url]
+    workdir = tmp_path_factory.mktemp("web")
+    server = ServerProcess("web", command, workdir, dict(os.environ), f"http://127.0.0.1:{port}/").start()
     try:
-        wait_until_up(url, server, log)
-        yield url
+        yield server.wait().health
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        server.stop()
 
 
 @contextmanager
