@@ -76,7 +76,17 @@ def test_people_s_words_for_a_treatment_are_recognised(
 
 
 @pytest.mark.parametrize(
-    "words", ["how many people relapsed", "infections", "what were the main endpoints", "", "?!"]
+    "words",
+    [
+        "how many people relapsed",
+        "infections",
+        "what were the main endpoints",
+        "",
+        "?!",
+        # Nearly "no treatment" (a placebo), letter for letter, but not in words.
+        "people already on treatment",
+        "in people who relapsed on earlier treatment",
+    ],
 )
 def test_words_that_name_no_treatment_find_none(store: KnowledgeStore, words: str) -> None:
     assert store.find_treatment(words) is None
