@@ -160,8 +160,8 @@ class _Entry:
             return False
         return value
 
-    def choice(self, name: str, options: tuple[str, ...]) -> str | None:
-        value = self.text(name)
+    def choice(self, name: str, options: tuple[str, ...], required: bool = True) -> str | None:
+        value = self.text(name, required)
         if value is not None and value not in options:
             self.problem(f"{name!r} is {value!r}; it should be one of: {', '.join(options)}")
             return None
@@ -572,7 +572,8 @@ def _read_result(
         count=count,
         denominator=denominator,
         timepoint=entry.text("timepoint", required=False),
-        estimate=entry.choice("estimate", ESTIMATES),
+        # Optional: where the source does not say how a figure was counted, it is not guessed.
+        estimate=entry.choice("estimate", ESTIMATES, required=False),
         sources=sources,
     )
 
