@@ -12,10 +12,12 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.answers import NO_KNOWLEDGE, STORE_UNAVAILABLE, compose_answer, define_term
+from actions.answers import NO_KNOWLEDGE, STORE_UNAVAILABLE, compose_answer, define_term, trials_answered
 from actions.database import StoreUnavailable
 from actions.fallback import ActionAskToRephrase
 from actions.models import Treatment
+from actions.scope import SLOT as TRIAL_SLOT
+from actions.scope import trials_asked
 from actions.store import KnowledgeStore, read_store
 
 logger = logging.getLogger(__name__)
@@ -23,15 +25,18 @@ logger = logging.getLogger(__name__)
 QUESTION_PREFIX = "ask_"
 NOT_TOPICS = {"ask_definition", "ask_capabilities"}
 FOLLOW_UP = "inform_treatment"
+TRIAL_FOLLOW_UP = "inform_trial"
 WHAT_IS_TREATMENT = "what_is_treatment"
+TRIAL_OVERVIEW = "trial_overview"
 
 
 def topic_asked(tracker: Tracker) -> str | None:
     """The topic of the latest message, or of the conversation so far for a follow-up.
 
-    `ask_relapse` asks about "relapse". A follow-up such as "and on interferon?" names no
-    topic, so the remembered one is used, unless it names an outcome ("and the flare-ups?");
-    with nothing remembered, it asks what the named treatment is.
+    `ask_relapse` asks about "relapse". A follow-up such as "and on interferon?" or "and in
+    CARE-MS I?" names no topic, so the remembered one is used, unless it names an outcome ("and
+    the flare-ups?"); with nothing remembered, it asks what the named treatment is, or what the
+    named trial was.
     """
     intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
     if intent.startswith(QUESTION_PREFIX) and intent not in NOT_TOPICS:
@@ -40,6 +45,8 @@ def topic_asked(tracker: Tracker) -> str | None:
     remembered = outcome or tracker.get_slot("topic")
     if remembered is None and intent == FOLLOW_UP:
         return WHAT_IS_TREATMENT  # "what about Lemtrada?" as a first question
+    if remembered is None and intent == TRIAL_FOLLOW_UP:
+        return TRIAL_OVERVIEW  # "what about CARE-MS I?" as a first question
     return remembered
 
 
@@ -89,13 +96,16 @@ class ActionAnswerQuestion(Action):
             await ActionAskToRephrase().run(dispatcher, tracker, domain)
             return []
 
-        def answer(store: KnowledgeStore) -> tuple[list[str] | None, str | None]:
+        def answer(store: KnowledgeStore) -> tuple[list[str] | None, str | None, list[str]]:
             treatment = treatment_asked(store, tracker)
+            trials = trials_asked(store, tracker)
             text = tracker.latest_message.get("text") or ""
-            return compose_answer(store, topic, treatment, text), treatment.name if treatment else None
+            messages = compose_answer(store, topic, treatment, text, trials)
+            remembered = [trial.key for trial in trials_answered(store, topic, trials)]
+            return messages, treatment.name if treatment else None, remembered
 
         try:
-            messages, treatment_name = await read_store(answer)
+            messages, treatment_name, trial_keys = await read_store(answer)
         except StoreUnavailable:
             logger.exception("Could not answer %r from the knowledge store", topic)
             dispatcher.utter_message(text=STORE_UNAVAILABLE)
@@ -106,7 +116,11 @@ class ActionAnswerQuestion(Action):
             return [SlotSet("topic", None)]
         for text in messages:
             dispatcher.utter_message(text=text)
-        return [SlotSet("topic", topic), SlotSet("treatment", treatment_name)]
+        return [
+            SlotSet("topic", topic),
+            SlotSet("treatment", treatment_name),
+            SlotSet(TRIAL_SLOT, trial_keys or None),
+        ]
 
 
 class ActionDefineTerm(Action):

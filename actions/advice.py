@@ -14,6 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.actions import treatment_asked
 from actions.answers import compose_answer
 from actions.database import StoreUnavailable
+from actions.scope import trials_asked
 from actions.store import read_store
 
 logger = logging.getLogger(__name__)
@@ -64,7 +65,9 @@ class ActionPersonalAdvice(Action):
         if topic is not None:
             try:
                 facts = await read_store(
-                    lambda store: compose_answer(store, topic, treatment_asked(store, tracker), text)
+                    lambda store: compose_answer(
+                        store, topic, treatment_asked(store, tracker), text, trials_asked(store, tracker)
+                    )
                 )
             except StoreUnavailable:
                 logger.exception("Could not look up facts for a request for advice")

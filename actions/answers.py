@@ -9,7 +9,7 @@ source line built from the rows it used.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Sequence
 
 from actions import phrasing
 from actions.models import Arm, Endpoint, OtherTrial, Result, Source, Treatment, Trial
@@ -23,6 +23,10 @@ STORE_UNAVAILABLE = (
 NO_KNOWLEDGE = (
     "Sorry, I don't have checked facts on that, so I won't guess. You can ask me about relapses, "
     "disability, side effects, monitoring, or how the trial was run."
+)
+COMPARE_WITHIN_TRIALS = (
+    "The trials had different people in them. So compare the medicines inside each trial. "
+    "Don't compare one trial's figures with another's."
 )
 TALK_TO_YOUR_TEAM = (
     "Everyone is different. Your MS nurse or neurologist can tell you what this means for you."
@@ -42,6 +46,10 @@ class Reply:
         for row in rows:
             self.cited.extend(getattr(row, "sources", []))
 
+    def extend(self, other: Reply) -> None:
+        self.paragraphs.extend(other.paragraphs)
+        self.cited.extend(other.cited)
+
     def messages(self) -> list[str]:
         line = phrasing.source_line(self.cited)
         return [*self.paragraphs, line] if line else list(self.paragraphs)
@@ -49,25 +57,175 @@ class Reply:
 
 Composer = Callable[[KnowledgeStore, Trial, Treatment | None], Reply]
 
+# Topics whose answer is the same whichever trial is asked about: they come from the medicines
+# and the guidance, not from a trial's results.
+TRIAL_INDEPENDENT = frozenset({"mechanism", "what_is_treatment", "monitoring", "source"})
+# Topics that, asked of several trials at once, put their main results side by side.
+SUMMARY_TOPICS = frozenset({"trial_overview"})
+
 
 def compose_answer(
-    store: KnowledgeStore, topic: str, treatment: Treatment | None = None, text: str = ""
+    store: KnowledgeStore,
+    topic: str,
+    treatment: Treatment | None = None,
+    text: str = "",
+    trials: Sequence[Trial] = (),
 ) -> list[str] | None:
     """The messages answering `topic`, or None when the store knows nothing on it.
 
-    A question whose `text` names another trial, or that asks about a medicine this trial did
-    not test, gets the honest refusal instead (see `scope_refusal`).
+    `trials` are the trials the question is about. With none, the answer is for the default
+    trial and says which other trials have results on it too; with several, they are put side
+    by side. A question whose `text` names a trial with no results here, or that asks about a
+    medicine these trials did not test, gets the honest refusal instead (see `scope_refusal`).
     """
-    refusal = scope_refusal(store, treatment, text)
+    refusal = scope_refusal(store, treatment, text, trials)
     if refusal is not None:
         return refusal
-    trial = store.trial()
+    if topic in TRIAL_INDEPENDENT:
+        return DESIGN_COMPOSERS[topic](store, store.trial(), treatment).messages()
+    if not is_known_topic(store, topic):
+        return None
+    if len(trials) > 1:
+        return _several_trials(store, list(trials), topic, treatment).messages()
+    trial = trials[0] if trials else store.trial()
+    if not has_answer(store, trial, topic):
+        return _from_another_trial(store, trial, topic, treatment).messages()
+    reply = _compose(store, trial, topic, treatment)
+    if not trials:
+        _say_other_trials(reply, store, trial, topic)
+    return reply.messages()
+
+
+def is_known_topic(store: KnowledgeStore, topic: str) -> bool:
+    return topic in DESIGN_COMPOSERS or any(has_answer(store, trial, topic) for trial in store.trials())
+
+
+def has_answer(store: KnowledgeStore, trial: Trial, topic: str) -> bool:
+    """Whether `trial` holds anything that answers `topic`."""
+    if topic == "how_given":
+        return any(arm.schedule for arm in trial.arms)
+    if topic == "higher_dose_group":
+        return any(arm.role == "exploratory" for arm in trial.arms)
+    if topic in DESIGN_COMPOSERS:
+        return True
+    return topic in store.topics(trial)
+
+
+def trials_answered(store: KnowledgeStore, topic: str, trials: Sequence[Trial]) -> list[Trial]:
+    """The trials an answer on `topic` was about, to remember for the next question."""
+    if topic in TRIAL_INDEPENDENT:
+        return list(trials)
+    return list(trials) or [store.trial()]
+
+
+def _compose(store: KnowledgeStore, trial: Trial, topic: str, treatment: Treatment | None) -> Reply:
     composer = DESIGN_COMPOSERS.get(topic)
-    if composer is not None:
-        return composer(store, trial, treatment).messages()
-    if topic in store.topics(trial):
-        return _outcome(store, trial, topic, treatment).messages()
-    return None
+    return composer(store, trial, treatment) if composer else _outcome(store, trial, topic, treatment)
+
+
+def _say_other_trials(reply: Reply, store: KnowledgeStore, trial: Trial, topic: str) -> None:
+    """Under an answer for the default trial: which other trials the person could ask about."""
+    others = [other for other in store.trials() if other is not trial and has_answer(store, other, topic)]
+    if not others:
+        return
+    about_them = " ".join(f"{other.name} included {other.population}." for other in others)
+    all_of_them = "both trials" if len(store.trials()) == 2 else "all the trials"
+    reply.say(
+        f"This answer is about the {trial.name} trial. I can tell you about "
+        f"{phrasing.listing([other.name for other in others])} too. {sentence(about_them)} "
+        f'To hear about it, ask "and in {others[0].name}?". To see the trials side by side, '
+        f'ask "in {all_of_them}?".',
+        *others,
+    )
+
+
+def _from_another_trial(
+    store: KnowledgeStore, trial: Trial, topic: str, treatment: Treatment | None
+) -> Reply:
+    """A trial with nothing on `topic`: say so, then give what the other trials have."""
+    reply = Reply()
+    reply.say(f"I don't have checked facts on this from the {trial.name} trial, so I won't guess.")
+    for other in store.trials():
+        if other is not trial and has_answer(store, other, topic):
+            reply.say(f"Here is what the {other.name} trial found.")
+            reply.extend(_compose(store, other, topic, treatment))
+            break
+    else:
+        reply.say(TALK_TO_YOUR_TEAM)
+    return reply
+
+
+def _several_trials(
+    store: KnowledgeStore, trials: list[Trial], topic: str, treatment: Treatment | None
+) -> Reply:
+    """One topic in several trials: results side by side where they measured the same thing,
+    otherwise each trial's answer in turn."""
+    keys = _endpoints_side_by_side(trials, topic, store)
+    if not keys:
+        reply = Reply()
+        for trial in trials:
+            if has_answer(store, trial, topic):
+                reply.extend(_compose(store, trial, topic, treatment))
+            else:
+                reply.say(f"I don't have checked facts on this from the {trial.name} trial.")
+        return reply
+
+    reply = Reply()
+    who = " ".join(f"{trial.name} included {trial.population}." for trial in trials)
+    reply.say(f"Here are the trials side by side. {sentence(who)}", *trials)
+    lead = treatment or _experimental_treatment(trials[0])
+    for key in keys:
+        lines: list[str] = []
+        rows: list[object] = []
+        title = ""
+        for trial in trials:
+            endpoint = next((e for e in trial.endpoints if e.key == key), None)
+            if endpoint is None:
+                lines.append(f"- {trial.name}: I don't have checked figures on this.")
+                continue
+            title = title or endpoint.name
+            headline = phrasing.arms_in_order(_headline_results(endpoint), lead.id if lead else None)
+            said = [phrasing.figures_side_by_side(endpoint, headline)]
+            said.extend(phrasing.verdict(comparison) for comparison in endpoint.comparisons)
+            lines.append(f"- {trial.name}: {' '.join(filter(None, said))}")
+            rows.extend([*headline, *endpoint.comparisons])
+        reply.say(f"{sentence(title)}\n" + "\n".join(lines), *rows)
+    if topic in SUMMARY_TOPICS:
+        for trial in trials:
+            reply.say(f"The {trial.name} researchers concluded this. {sentence(trial.conclusion)}", trial)
+    reply.say(COMPARE_WITHIN_TRIALS)
+    if topic in SUMMARY_TOPICS or any(
+        e.category == "efficacy" for t in trials for e in t.endpoints if e.key in keys
+    ):
+        _say_caveat(reply, store, trials[0], name_the_trial=True)
+    else:
+        reply.say(TALK_TO_YOUR_TEAM)
+    return reply
+
+
+def _endpoints_side_by_side(trials: list[Trial], topic: str, store: KnowledgeStore) -> list[str]:
+    """The keys of the endpoints to put side by side, in the first trial's order.
+
+    For a summary, the efficacy endpoints every trial measured; for one topic, every endpoint on
+    it that any of the trials measured. Endpoints measuring the same thing share a key.
+    """
+    keys: list[str] = []
+    for trial in trials:
+        if topic in SUMMARY_TOPICS:
+            endpoints = [e for e in trial.endpoints if e.category == "efficacy"]
+        else:
+            endpoints = store.endpoints_on(trial, topic)
+        keys.extend(endpoint.key for endpoint in endpoints if endpoint.key not in keys)
+    if topic in SUMMARY_TOPICS:
+        keys = [key for key in keys if all(any(e.key == key for e in t.endpoints) for t in trials)]
+    return keys
+
+
+def _headline_results(endpoint: Endpoint) -> list[Result]:
+    """An endpoint's main results: those of its first kind of estimate, and any not labelled."""
+    estimates = [result.estimate for result in endpoint.results if result.estimate is not None]
+    first = estimates[0] if estimates else None
+    return [result for result in endpoint.results if result.estimate in (first, None)]
 
 
 def _outcome(store: KnowledgeStore, trial: Trial, topic: str, treatment: Treatment | None) -> Reply:
@@ -94,52 +252,71 @@ def _outcome(store: KnowledgeStore, trial: Trial, topic: str, treatment: Treatme
 
 
 def _say_endpoint(reply: Reply, trial: Trial, endpoint: Endpoint, treatment: Treatment | None) -> None:
+    """One endpoint's figures, other ways of counting them, and what the comparison means.
+
+    When a comparison could be down to chance, the answer leads with that verdict, so the
+    figures that follow are not read as a benefit the trial did not show.
+    """
     lead = treatment or _experimental_treatment(trial)
     asked = lead.id if lead else None
-    by_estimate: dict[str | None, list[Result]] = {}
+    headline = phrasing.arms_in_order(_headline_results(endpoint), asked)
+    other_estimates: list[str] = []
     for result in endpoint.results:
-        by_estimate.setdefault(result.estimate, []).append(result)
-    estimates = [e for e in by_estimate if e is not None]
-    headline_estimate = estimates[0] if estimates else None
-    headline = by_estimate.get(headline_estimate, []) + (
-        by_estimate.get(None, []) if headline_estimate is not None else []
-    )
+        if result not in headline and result.estimate not in other_estimates:
+            other_estimates.append(result.estimate)
 
-    headline = phrasing.arms_in_order(headline, asked)
+    unclear = [c for c in endpoint.comparisons if phrasing.is_significant(c) is False]
     sentences = []
+    if unclear:
+        sentences.append(
+            sentence(f"In the {trial.name} trial, {phrasing.no_clear_difference(endpoint, unclear[0])}")
+        )
     for index, result in enumerate(headline):
         said = phrasing.describe_result(endpoint, result, first=index == 0)
-        sentences.append(f"In the {trial.name} trial, {said[0].lower()}{said[1:]}" if index == 0 else said)
-    for estimate in estimates[1:]:
-        others = phrasing.arms_in_order(by_estimate[estimate], asked)
+        if index == 0 and not unclear:
+            said = f"In the {trial.name} trial, {said[0].lower()}{said[1:]}"
+        sentences.append(said)
+    for estimate in other_estimates:
+        others = phrasing.arms_in_order([r for r in endpoint.results if r.estimate == estimate], asked)
         sentences.append(phrasing.describe_other_estimate(endpoint, estimate, others))
     for comparison in endpoint.comparisons:
         sentences.extend(phrasing.describe_comparison(endpoint, comparison, headline))
     reply.say(" ".join(sentences), *endpoint.results, *endpoint.comparisons)
 
 
-def _say_caveat(reply: Reply, store: KnowledgeStore, trial: Trial) -> None:
-    """The safety note under every answer about a treatment's benefits, built from the store."""
+def _say_caveat(reply: Reply, store: KnowledgeStore, trial: Trial, name_the_trial: bool = False) -> None:
+    """The safety note under every answer about a treatment's benefits, built from the store.
+
+    A trial with no safety figures of its own borrows them from one that has them, and names it
+    (as it does under trials side by side, where "the trial" would not say which).
+    """
     experimental = _experimental_treatment(trial)
     if experimental is None:
         return
+    has_safety_figures = [
+        t for t in store.trials() if store.caveat_endpoints(t) or store.findings(t, in_caveat=True)
+    ]
+    measured = trial if trial in has_safety_figures or not has_safety_figures else has_safety_figures[0]
     sentences = [f"Safety note: {experimental.name} also has risks."]
     rows: list[object] = []
-    for endpoint in store.caveat_endpoints(trial):
+    for endpoint in store.caveat_endpoints(measured):
         figures = [r for r in endpoint.results if r.value is not None and r.unit == "percent"]
         ordered = phrasing.arms_in_order(figures, experimental.id)
         if not ordered:
             continue
         lead, *others = ordered
-        sentences.append(
-            f"{phrasing.capitalised(phrasing.people_in_every_hundred(lead))} on {lead.arm.name} "
+        said = (
+            f"{phrasing.people_in_every_hundred(lead)} on {lead.arm.name} "
             f"{endpoint.outcome_phrase} ({phrasing.number(lead.value)}%)."
         )
+        named = name_the_trial or measured is not trial
+        where = f"In the {measured.name} trial, " if named and not rows else ""
+        sentences.append(f"{where}{said}" if where else phrasing.capitalised(said))
         for other in others:
             figure = f"{phrasing.people_in_every_hundred(other)} ({phrasing.number(other.value)}%)"
             sentences.append(f"On {other.arm.name}, it was {figure}.")
         rows.extend(ordered)
-    for finding in store.findings(trial, in_caveat=True):
+    for finding in store.findings(measured, in_caveat=True):
         sentences.append(finding.statement)
         rows.append(finding)
     for guidance in store.guidance(experimental, in_caveat=True):
@@ -164,7 +341,7 @@ def _main_arms(trial: Trial) -> list[Arm]:
 def _what_was_compared(trial: Trial) -> str:
     """ "A with B" (or "A, B and C") for the arms of the main comparison."""
     names = [arm.name for arm in _main_arms(trial)]
-    return " with ".join(names) if len(names) == 2 else ", ".join(names[:-1]) + f" and {names[-1]}"
+    return " with ".join(names) if len(names) == 2 else phrasing.listing(names)
 
 
 def _asked_treatments(trial: Trial, treatment: Treatment | None) -> list[Treatment]:
@@ -178,24 +355,26 @@ def _asked_treatments(trial: Trial, treatment: Treatment | None) -> list[Treatme
     return treatments
 
 
-def scope_refusal(store: KnowledgeStore, treatment: Treatment | None, text: str = "") -> list[str] | None:
+def scope_refusal(
+    store: KnowledgeStore, treatment: Treatment | None, text: str = "", trials: Sequence[Trial] = ()
+) -> list[str] | None:
     """The honest reply when a question names a trial, or a medicine, with no results here.
 
     It is checked before any figure is looked up, so a question about OPERA or placebo is never
-    answered with this trial's figures, however the question was understood.
+    answered with these trials' figures, however the question was understood.
     """
     other = store.find_other_trial(text) if text else None
     if other is not None:
         return not_covered_trial(store, other)
-    trial = store.trial()
-    if treatment is not None and not store.arms_for(trial, treatment):
-        return not_in_trial(trial, treatment).messages()
+    asked = list(trials) or [store.trial()]
+    if treatment is not None and not any(store.arms_for(trial, treatment) for trial in asked):
+        return not_in_trial(asked[0], treatment).messages()
     return None
 
 
 def not_covered_trial(store: KnowledgeStore, other: OtherTrial) -> list[str]:
     """A question about a trial this assistant has no results for: say so, give no figure."""
-    names = " and ".join(trial.name for trial in store.trials())
+    names = phrasing.listing([trial.name for trial in store.trials()])
     return [
         f"I don't have results from the {other.name} trial, so I won't guess. "
         f"I only have results from {names}. Your MS nurse or neurologist can tell you about other trials."

@@ -31,7 +31,7 @@ RATIO_SUBJECTS = {
 
 
 def number(value: float) -> str:
-    """A stored number as written in the source: 8.0 -> "8", 0.0042 -> "0.0042"."""
+    """A stored number as written in the source: 5.0 -> "5", 0.0042 -> "0.0042"."""
     text = f"{abs(value):.10f}".rstrip("0").rstrip(".")
     return f"-{text}" if value < 0 else text
 
@@ -39,6 +39,16 @@ def number(value: float) -> str:
 def in_every_hundred(value: float) -> int:
     """A percentage (or a rate per person) as whole people in every 100, rounding halves up."""
     return int(Decimal(str(value)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def ratio(value: float) -> str:
+    """A ratio or its interval as papers print them, to 2 decimal places: 0.6 -> "0.60"."""
+    return f"{value:.2f}"
+
+
+def listing(names: Sequence[str]) -> str:
+    """ "A", "A and B", "A, B and C"."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" and {names[-1]}"
 
 
 def capitalised(text: str) -> str:
@@ -129,8 +139,20 @@ def p_value_text(comparison: Comparison) -> str:
     return f"p{sign}{number(comparison.p_value)}"
 
 
+def no_clear_difference(endpoint: Endpoint, comparison: Comparison) -> str:
+    """The verdict that leads an answer whose difference could be down to chance."""
+    return (
+        f"there was no clear difference in {endpoint.plain_name} between "
+        f"{comparison.experimental_arm.name} and {comparison.comparator_arm.name}"
+    )
+
+
 def describe_comparison(endpoint: Endpoint, comparison: Comparison, headline: Sequence[Result]) -> list[str]:
-    """What a between-arm comparison means, in words: size, absolute figures, and chance."""
+    """What a between-arm comparison means, in words: size, absolute figures, and chance.
+
+    A difference that could be down to chance gets no direction ("lower") and is never called
+    an improvement: the answer leads with `no_clear_difference` instead.
+    """
     experimental = comparison.experimental_arm.name
     comparator = comparison.comparator_arm.name
     significant = is_significant(comparison)
@@ -140,15 +162,23 @@ def describe_comparison(endpoint: Endpoint, comparison: Comparison, headline: Se
         subject = RATIO_SUBJECTS[comparison.measure].format(name=endpoint.plain_name)
         verb = "lower" if comparison.value < 1 else "higher"
         change = comparison.relative_change
-        size = f"{number(abs(change))}% {verb}" if change is not None else verb
-        sentences.append(sentence(f"{subject} was {size} on {experimental} than on {comparator}"))
-        numbers = f"In numbers: {comparison.measure} {number(comparison.value)}"
-        if comparison.ci_lower is not None and comparison.ci_upper is not None:
+        if significant is not False:
+            size = f"{number(abs(change))}% {verb}" if change is not None else verb
+            sentences.append(sentence(f"{subject} was {size} on {experimental} than on {comparator}"))
+        numbers = f"In numbers: {comparison.measure} {ratio(comparison.value)}"
+        has_interval = comparison.ci_lower is not None and comparison.ci_upper is not None
+        if has_interval:
             numbers += (
                 f", {number(comparison.ci_level)}% confidence interval "
-                f"{number(comparison.ci_lower)} to {number(comparison.ci_upper)}"
+                f"{ratio(comparison.ci_lower)} to {ratio(comparison.ci_upper)}"
             )
         sentences.append(f"{numbers}.")
+        if has_interval and comparison.ci_lower < 1 < comparison.ci_upper:
+            sentences.append(
+                "The confidence interval is the range the real result most likely lies in. This one "
+                f"goes from lower to higher. So on {experimental}, {subject} could really be lower, "
+                f"about the same, or higher than on {comparator}."
+            )
         absolute = _absolute_terms(endpoint, headline)
         if absolute and change is not None:
             favourable = (comparison.value < 1) == (endpoint.better_when == "lower")
@@ -161,10 +191,47 @@ def describe_comparison(endpoint: Endpoint, comparison: Comparison, headline: Se
     elif significant is False:
         detail = f" ({p_value_text(comparison)})" if comparison.p_value is not None else ""
         sentences.append(
-            f"But this difference could be down to chance{detail}. So the trial did not show that "
+            f"A difference this small could be down to chance{detail}. So the trial did not show that "
             f"{experimental} was better or worse than {comparator} on this."
         )
     return sentences
+
+
+def verdict(comparison: Comparison) -> str:
+    """A comparison in one line, for trials put side by side: its figures, then chance."""
+    figures = []
+    if comparison.measure is not None and comparison.value is not None:
+        figures.append(f"{comparison.measure} {ratio(comparison.value)}")
+        if comparison.ci_lower is not None and comparison.ci_upper is not None:
+            figures.append(
+                f"{number(comparison.ci_level)}% confidence interval "
+                f"{ratio(comparison.ci_lower)} to {ratio(comparison.ci_upper)}"
+            )
+    if comparison.p_value is not None:
+        figures.append(p_value_text(comparison))
+    said = f" ({', '.join(figures)})" if figures else ""
+    significant = is_significant(comparison)
+    if significant is True:
+        return f"A difference this big is unlikely to be down to chance{said}."
+    if significant is False:
+        return f"No clear difference: it could be down to chance{said}."
+    return ""
+
+
+def figures_side_by_side(endpoint: Endpoint, results: Sequence[Result]) -> str:
+    """Each arm's figure in a short sentence: "About 12 in every 100 people on A (12%). About ..."."""
+    said = []
+    for result in [r for r in results if r.value is not None]:
+        arm = result.arm.name
+        if result.unit == "percent":
+            said.append(f"{capitalised(people_in_every_hundred(result))} on {arm} ({number(result.value)}%).")
+        elif result.unit == "per person per year":
+            said.append(f"{number(result.value)} {endpoint.outcome_phrase} on average on {arm}.")
+        else:
+            went, _ = _points_direction(endpoint, result.value)
+            said.append(f"It {went} by {number(abs(result.value))} points on {arm}.")
+    said.extend(f"It does not apply to {r.arm.name}." for r in results if r.value is None)
+    return " ".join(said)
 
 
 def _absolute_terms(endpoint: Endpoint, headline: Sequence[Result]) -> str:

@@ -25,9 +25,9 @@ WHAT_I_KEEP = (
 )
 
 GREETING = (
-    "Hello! I explain the results of a trial in relapsing MS. It compared alemtuzumab (Lemtrada) "
+    "Hello! I explain the results of trials in relapsing MS. They compared alemtuzumab (Lemtrada) "
     "with interferon beta-1a (Rebif). You can ask me about relapses, disability, side effects, "
-    "check-ups, or the trial itself. What would you like to know?"
+    "check-ups, or the trials themselves. What would you like to know?"
 )
 
 FIGURES_FROM = "My figures come from published trial results and safety information"

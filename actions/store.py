@@ -18,7 +18,7 @@ from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import ColumnElement
 
 from actions.database import StoreUnavailable, reading_engine
-from actions.matching import find_mention
+from actions.matching import find_all_mentions, find_mention
 from actions.models import (
     Arm,
     Comparison,
@@ -64,6 +64,14 @@ class KnowledgeStore:
         return list(
             self.session.execute(select(Trial).order_by(Trial.is_default.desc(), Trial.key)).scalars()
         )
+
+    def find_trials(self, words: str) -> list[Trial]:
+        """The trials `words` name, by name, key or alias, in the order written.
+
+        Exact words only, no near spellings: "CARE-MS I" and "CARE-MS II" differ by one letter.
+        """
+        names = {name: trial for trial in self.trials() for name in (trial.name, trial.key, *trial.aliases)}
+        return find_all_mentions(words, names)
 
     def endpoints_on(self, trial: Trial, topic: str) -> list[Endpoint]:
         return self._endpoints(trial, Endpoint.topic == topic)

@@ -51,7 +51,8 @@ def texts(messages: list[dict[str, Any]]) -> list[str]:
 
 def every_answer(knowledge_url: str) -> list[tuple[str, str]]:
     """Every message the actions can send, each with where it comes from: every topic for every
-    treatment (and none), every glossary word, the opening notice, and the fixed messages."""
+    treatment (and none), asked of no trial in particular, of each trial and of all of them;
+    every glossary word, the opening notice, and the fixed messages."""
     from sqlalchemy import select
 
     from actions import advice, answers, fallback, session
@@ -61,12 +62,17 @@ def every_answer(knowledge_url: str) -> list[tuple[str, str]]:
 
     found: list[tuple[str, str]] = []
     with KnowledgeStore.open(knowledge_url) as store:
-        trial = store.trial()
+        trials = store.trials()
+        scopes = [[], *([trial] for trial in trials), trials]
         treatments = [None, *store.session.execute(select(Treatment).order_by(Treatment.key)).scalars()]
-        for topic in sorted(set(answers.DESIGN_COMPOSERS) | store.topics(trial)):
+        topics = set(answers.DESIGN_COMPOSERS).union(*(store.topics(trial) for trial in trials))
+        for topic in sorted(topics):
             for treatment in treatments:
-                where = f"{topic} / {treatment.key if treatment else 'any treatment'}"
-                found.extend((where, text) for text in answers.compose_answer(store, topic, treatment) or [])
+                for scope in scopes:
+                    asked = "+".join(trial.key for trial in scope) or "no trial named"
+                    where = f"{topic} / {treatment.key if treatment else 'any treatment'} / {asked}"
+                    said = answers.compose_answer(store, topic, treatment, trials=scope) or []
+                    found.extend((where, text) for text in said)
         for term in store.glossary_words():
             found.extend((f"glossary / {term}", text) for text in answers.define_term(store, [term]))
         found.extend(("glossary / unknown word", t) for t in answers.define_term(store, ["zorblax"]))
@@ -74,7 +80,7 @@ def every_answer(knowledge_url: str) -> list[tuple[str, str]]:
         for other in store.session.execute(select(OtherTrial)).scalars():
             found.extend((f"other trial / {other.name}", t) for t in answers.not_covered_trial(store, other))
     fixed = {
-        "answers": ("STORE_UNAVAILABLE", "NO_KNOWLEDGE", "TALK_TO_YOUR_TEAM"),
+        "answers": ("STORE_UNAVAILABLE", "NO_KNOWLEDGE", "TALK_TO_YOUR_TEAM", "COMPARE_WITHIN_TRIALS"),
         "advice": ("CANNOT_DECIDE", "FACTS_FOLLOW", "NO_FACTS", "DO_NOT_CHANGE"),
         "fallback": ("NOT_SURE", "SAY_IT_ANOTHER_WAY", "WHAT_I_CAN_ANSWER", "OUT_OF_SCOPE"),
         "session": ("GREETING",),

@@ -1,0 +1,51 @@
+"""Which trials a question is about.
+
+A question names a trial through the `trial` entity (its synonyms turn "people new to
+treatment" into the trial's key) or in the words typed (the names and aliases in the trial
+files). It may ask about all the trials ("in both trials?") or the one not talked about yet
+("and in the other trial?"). A question that names none carries on with the trials the
+conversation was about (the `trial` slot); with none remembered either, the answer is for the
+default trial, and says so (see `answers.compose_answer`).
+"""
+
+from __future__ import annotations
+
+import re
+
+from rasa_sdk import Tracker
+
+from actions.models import Trial
+from actions.store import KnowledgeStore
+
+ALL_TRIALS = "both"  # the `trial` entity's value for "both trials", "each study"...
+OTHER_TRIAL = "other"  # ... and for "the other trial"
+ALL_TRIALS_WORDS = re.compile(
+    r"\b(both|all|each|every|two|2)\s+(of\s+)?((the|these)\s+)?(trials|studies)\b"
+    r"|\bcare\W*ms\W*(i|1)\W+(and|&)\W+(care\W*ms\W*)?(ii|2)\b"
+    r"|\b(compare|comparing)\s+the\s+(trials|studies)\b",
+    re.IGNORECASE,
+)
+OTHER_TRIAL_WORDS = re.compile(r"\bother\s+(trial|study)\b", re.IGNORECASE)
+SLOT = "trial"
+
+
+def trials_asked(store: KnowledgeStore, tracker: Tracker) -> list[Trial]:
+    """The trials the latest message asks about, else those remembered; [] when neither."""
+    text = tracker.latest_message.get("text") or ""
+    typed = "" if text.startswith("/") else text  # a button's payload names an intent, not a trial
+    values = [str(value) for value in tracker.get_latest_entity_values(SLOT)]
+    remembered = remembered_trials(store, tracker)
+    if ALL_TRIALS in values or ALL_TRIALS_WORDS.search(typed):
+        return store.trials()
+    if OTHER_TRIAL in values or OTHER_TRIAL_WORDS.search(typed):
+        current = remembered or [store.trial()]
+        return [trial for trial in store.trials() if trial not in current] or current
+    named: list[Trial] = []
+    for words in [*values, typed]:
+        named.extend(trial for trial in store.find_trials(words) if trial not in named)
+    return named or remembered
+
+
+def remembered_trials(store: KnowledgeStore, tracker: Tracker) -> list[Trial]:
+    keys = tracker.get_slot(SLOT) or []
+    return [trial for trial in store.trials() if trial.key in keys]

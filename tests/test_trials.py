@@ -1,0 +1,341 @@
+"""Two trials from their knowledge files: CARE-MS I (people new to MS treatment) beside
+CARE-MS II (people whose MS relapsed on earlier treatment).
+
+A question scoped to a trial, by its name or by the people in it, gets that trial's figures. A
+question naming none is answered for the default trial and says which other trial it could ask
+about. "Both trials" puts them side by side. Whether a difference could be down to chance comes
+from the stored interval and p-value, so it is right for every trial, not written for one.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import yaml
+
+from actions.actions import ActionAnswerQuestion
+from actions.advice import ActionPersonalAdvice
+from actions.answers import COMPARE_WITHIN_TRIALS, compose_answer
+from actions.database import DB_URL_VARIABLE
+from actions.loader import load_knowledge
+from actions.phrasing import is_significant
+from actions.store import KnowledgeStore
+from tests.helpers import PROJECT_ROOT, every_answer, run_action, texts, tracker_from
+
+FACTS_SHEET = PROJECT_ROOT / "docs" / "sources" / "trial-facts.md"
+NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![A-Za-z])")
+
+CARE_MS_I = {"entity": "trial", "value": "care-ms-i"}
+CARE_MS_II = {"entity": "trial", "value": "care-ms-ii"}
+BOTH = {"entity": "trial", "value": "both"}
+OTHER = {"entity": "trial", "value": "other"}
+ALEMTUZUMAB = {"entity": "treatment", "value": "alemtuzumab"}
+DISABILITY = {"entity": "outcome", "value": "disability"}
+
+answer = ActionAnswerQuestion()
+
+
+def ask(intent: str, text: str = "", entities=None, slots=None) -> tuple[list[str], dict]:
+    """What the patient is sent, and the slots the answer set."""
+    messages, events = run_action(answer, tracker_from(intent, text, entities, slots))
+    return texts(messages), {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+
+
+def care_ms_i_facts() -> str:
+    """The facts sheet's CARE-MS I section: the only place its figures may come from."""
+    sheet = FACTS_SHEET.read_text()
+    return sheet.split("## CARE-MS I ")[1].split("\n## ")[0]
+
+
+@pytest.fixture(scope="module")
+def numbers_said_about_care_ms_i(knowledge_url: str) -> set[Decimal]:
+    """Every number in every answer to a question asked about CARE-MS I alone."""
+    said = "\n".join(text for where, text in every_answer(knowledge_url) if where.endswith("/ care-ms-i"))
+    return {Decimal(number) for number in NUMBER.findall(said)}
+
+
+# What this trial's file holds: the facts sheet's CARE-MS I table.
+@pytest.mark.parametrize("figure", sorted(set(NUMBER.findall(care_ms_i_facts())), key=float))
+def test_every_care_ms_i_figure_on_the_facts_sheet_is_said_when_asked_about_care_ms_i(
+    numbers_said_about_care_ms_i: set[Decimal], figure: str
+) -> None:
+    assert Decimal(figure) in numbers_said_about_care_ms_i
+
+
+def test_the_facts_sheet_copy_is_the_one_the_project_checks_against() -> None:
+    shared = PROJECT_ROOT.parent / "shared" / "facts" / "trials.md"
+    if not shared.exists():
+        pytest.skip("the shared facts sheet is not beside this checkout")
+    assert FACTS_SHEET.read_text() == shared.read_text()
+
+
+@pytest.mark.parametrize(
+    "words, keys",
+    [
+        ("how many relapsed in CARE-MS I?", ["care-ms-i"]),
+        ("how many relapsed in care ms ii", ["care-ms-ii"]),
+        ("what was carems1 about", ["care-ms-i"]),
+        ("CARE-MS 2 results", ["care-ms-ii"]),
+        ("in people who had not been treated before", ["care-ms-i"]),
+        ("people who hadn't been treated before", ["care-ms-i"]),
+        ("I have never been treated, did it help people like me?", ["care-ms-i"]),
+        ("in people who relapsed on earlier treatment", ["care-ms-ii"]),
+        ("compare care ms 1 with care ms 2", ["care-ms-i", "care-ms-ii"]),
+        ("what were the CARE-MS trials", []),
+        ("what was CARE-MS III", []),
+        ("what treatment did they have", []),
+    ],
+)
+def test_a_trial_is_found_by_its_name_or_its_people_and_never_by_a_near_spelling(
+    store: KnowledgeStore, words: str, keys: list[str]
+) -> None:
+    assert [trial.key for trial in store.find_trials(words)] == keys
+
+
+# Scoped questions get that trial's figures.
+def test_a_question_naming_care_ms_i_gets_care_ms_i_figures_and_no_others(use_store) -> None:
+    sent, slots = ask("ask_relapse", "how many people relapsed in CARE-MS I?", [CARE_MS_I])
+    assert sent[0].startswith("In the CARE-MS I trial, about 22 in every 100 people on alemtuzumab 12 mg")
+    assert "about 40 in every 100" in sent[0]
+    assert not any("35" in text or "CARE-MS II trial" in text.split("Safety note")[0] for text in sent[:1])
+    assert "The CARE-MS I paper by Cohen" in sent[-1]
+    assert slots["trial"] == ["care-ms-i"]
+
+
+def test_the_people_in_a_trial_scope_a_question_even_without_an_entity(use_store) -> None:
+    new_to_treatment, _ = ask("ask_relapse_rate", "relapse rate in people who had never been treated?")
+    relapsed_before, _ = ask("ask_relapse_rate", "relapse rate in people who relapsed on earlier treatment?")
+    assert new_to_treatment[0].startswith("In the CARE-MS I trial") and "0.18" in new_to_treatment[0]
+    assert relapsed_before[0].startswith("In the CARE-MS II trial") and "0.26" in relapsed_before[0]
+
+
+def test_a_question_naming_no_trial_is_answered_for_care_ms_ii_and_says_so(use_store) -> None:
+    sent, slots = ask("ask_relapse", "how many people relapsed on alemtuzumab?", [ALEMTUZUMAB])
+    assert sent[0].startswith("In the CARE-MS II trial, about 35 in every 100")
+    note = next(text for text in sent if text.startswith("This answer is about the CARE-MS II trial."))
+    assert "CARE-MS I included people with relapsing-remitting MS. None of them had taken" in note
+    assert '"and in CARE-MS I?"' in note and '"in both trials?"' in note
+    assert slots["trial"] == ["care-ms-ii"]
+
+
+def test_the_next_question_stays_with_the_trial_the_conversation_is_about(use_store) -> None:
+    sent, slots = ask("ask_disability", "and disability?", [DISABILITY], {"trial": ["care-ms-i"]})
+    assert sent[0].startswith("In the CARE-MS I trial")
+    assert not any(text.startswith("This answer is about") for text in sent)
+    assert slots["trial"] == ["care-ms-i"]
+
+
+def test_a_follow_up_naming_only_a_trial_answers_the_same_question_for_it(use_store) -> None:
+    sent, _ = ask("inform_trial", "and in CARE-MS I?", [CARE_MS_I], {"topic": "relapse_free"})
+    assert sent[0].startswith("In the CARE-MS I trial, about 78 in every 100 people on alemtuzumab 12 mg")
+    assert "That is 77.6%." in sent[0]
+
+
+def test_the_other_trial_is_the_one_not_talked_about_yet(use_store) -> None:
+    sent, slots = ask(
+        "inform_trial", "and the other trial?", [OTHER], {"topic": "relapse_rate", "trial": ["care-ms-ii"]}
+    )
+    assert sent[0].startswith("In the CARE-MS I trial") and "0.18" in sent[0]
+    assert slots["trial"] == ["care-ms-i"]
+
+
+def test_a_first_message_naming_only_a_trial_says_what_the_trial_was(use_store) -> None:
+    sent, _ = ask("inform_trial", "what about CARE-MS I?", [CARE_MS_I])
+    assert sent[0].startswith("CARE-MS I was a large trial that lasted 2 years.")
+
+
+def test_a_trial_without_figures_on_a_topic_says_so_and_gives_the_other_trials(use_store) -> None:
+    sent, _ = ask("ask_infusion_reactions", "infusion reactions in CARE-MS I?", [CARE_MS_I])
+    assert sent[0] == "I don't have checked facts on this from the CARE-MS I trial, so I won't guess."
+    assert sent[1] == "Here is what the CARE-MS II trial found."
+    assert sent[2].startswith("In the CARE-MS II trial, about 90 in every 100 people on alemtuzumab 12 mg")
+
+
+# Not statistically significant: said honestly, from the stored interval and p-value.
+def test_did_alemtuzumab_reduce_disability_in_people_new_to_treatment(use_store) -> None:
+    sent, _ = ask(
+        "ask_disability",
+        "Did alemtuzumab reduce disability in people new to treatment?",
+        [ALEMTUZUMAB, DISABILITY],
+    )
+    said = sent[0]
+    assert said.startswith(
+        "In the CARE-MS I trial, there was no clear difference in disability getting worse for 6 months "
+        "between alemtuzumab 12 mg and interferon beta-1a."
+    )
+    assert "hazard ratio 0.70, 95% confidence interval 0.40 to 1.23" in said
+    assert "could really be lower, about the same, or higher" in said
+    assert "could be down to chance (p=0.22)" in said
+    assert "did not show that alemtuzumab 12 mg was better or worse than interferon beta-1a" in said
+    for claim in ("improvement", "reduced", "% lower", "unlikely to be down to chance"):
+        assert claim not in said
+
+
+@pytest.mark.parametrize("trial_key", ["care-ms-i", "care-ms-ii"])
+def test_each_trial_s_disability_verdict_follows_its_stored_interval_and_p_value(
+    use_store, store: KnowledgeStore, trial_key: str
+) -> None:
+    trial = next(trial for trial in store.trials() if trial.key == trial_key)
+    (endpoint,) = [
+        e for e in store.endpoints_on(trial, "disability") if e.comparisons and e.comparisons[0].measure
+    ]
+    comparison = endpoint.comparisons[0]
+    interval_excludes_no_difference = comparison.ci_upper < 1 or comparison.ci_lower > 1
+    said = ask("ask_disability", "disability?", [], {"trial": [trial_key]})[0][0]
+
+    assert is_significant(comparison) is interval_excludes_no_difference
+    assert ("unlikely to be down to chance" in said) is interval_excludes_no_difference
+    assert ("no clear difference" in said) is not interval_excludes_no_difference
+    assert ("improvement" in said) is interval_excludes_no_difference
+
+
+def test_changing_the_stored_figures_changes_the_verdict_and_nothing_else_is_needed(
+    knowledge_copy: Path, tmp_path: Path
+) -> None:
+    """Swap which trial's disability result is clear: the answers swap with it."""
+    edits = {
+        "care-ms-i.yml": {"ci_upper": 0.95, "value": 0.70, "p_value": "0.03"},
+        "care-ms-ii.yml": {"ci_upper": 1.10, "value": 0.58, "p_value": "0.09"},
+    }
+    for name, figures in edits.items():
+        path = knowledge_copy / "trials" / name
+        trial = yaml.safe_load(path.read_text())
+        disability = next(e for e in trial["endpoints"] if e["key"] == "sustained-accumulation-of-disability")
+        disability["comparisons"][0].update(figures)
+        path.write_text(yaml.safe_dump(trial, sort_keys=False))
+    url = f"sqlite:///{tmp_path / 'swapped.db'}"
+    load_knowledge(knowledge_copy, url)
+
+    with KnowledgeStore.open(url) as store:
+        trials = {trial.key: trial for trial in store.trials()}
+        care_ms_i = " ".join(compose_answer(store, "disability", trials=[trials["care-ms-i"]]) or [])
+        care_ms_ii = " ".join(compose_answer(store, "disability", trials=[trials["care-ms-ii"]]) or [])
+    assert "unlikely to be down to chance (p=0.03)" in care_ms_i and "no clear difference" not in care_ms_i
+    assert "In the CARE-MS II trial, there was no clear difference in disability getting worse" in care_ms_ii
+    assert "could be down to chance (p=0.09)" in care_ms_ii
+    assert "improvement" not in care_ms_ii and "42% difference is a relative figure" in care_ms_ii
+
+
+# Both trials side by side.
+def test_how_did_alemtuzumab_do_in_both_trials_puts_them_side_by_side(use_store) -> None:
+    sent, slots = ask("ask_trial_overview", "How did alemtuzumab do in both trials?", [ALEMTUZUMAB, BOTH])
+    assert sent[0].startswith("Here are the trials side by side. CARE-MS II included people")
+    assert "CARE-MS I included people with relapsing-remitting MS. None of them" in sent[0]
+    by_title = {text.splitlines()[0]: text.splitlines()[1:] for text in sent if "\n- " in text}
+    assert list(by_title) == [
+        "People who had at least one relapse.",
+        "People free of relapses at 2 years.",
+        "Annualised relapse rate.",
+        "6-month sustained accumulation of disability.",
+    ]
+    relapses = by_title["People who had at least one relapse."]
+    assert relapses == [
+        "- CARE-MS II: About 35 in every 100 people on alemtuzumab 12 mg (35%). "
+        "About 51 in every 100 people on interferon beta-1a (51%).",
+        "- CARE-MS I: About 22 in every 100 people on alemtuzumab 12 mg (22%). "
+        "About 40 in every 100 people on interferon beta-1a (40%).",
+    ]
+    care_ms_ii_disability, care_ms_i_disability = by_title["6-month sustained accumulation of disability."]
+    assert "unlikely to be down to chance (hazard ratio 0.58" in care_ms_ii_disability
+    assert "No clear difference: it could be down to chance (hazard ratio 0.70, " in care_ms_i_disability
+    assert "95% confidence interval 0.40 to 1.23, p=0.22)" in care_ms_i_disability
+    assert any(text.startswith("The CARE-MS I researchers concluded this.") for text in sent)
+    assert COMPARE_WITHIN_TRIALS in sent
+    caveat = next(text for text in sent if text.startswith("Safety note"))
+    assert "In the CARE-MS II trial, about 90 in every 100 people on alemtuzumab 12 mg" in caveat
+    assert "Cohen" in sent[-1] and "Coles" in sent[-1]
+    assert slots["trial"] == ["care-ms-ii", "care-ms-i"]
+
+
+def test_both_trials_are_understood_from_the_words_alone(use_store) -> None:
+    sent, _ = ask("ask_relapse_rate", "what was the relapse rate in both trials")
+    table = next(text for text in sent if text.startswith("Annualised relapse rate."))
+    assert "- CARE-MS II: 0.26 relapses a year on average on alemtuzumab 12 mg." in table
+    assert "- CARE-MS I: 0.18 relapses a year on average on alemtuzumab 12 mg." in table
+    assert "unlikely to be down to chance (rate ratio 0.45, 95% confidence interval 0.32 to 0.63)" in table
+
+
+def test_a_topic_one_trial_did_not_measure_says_so_beside_the_other(use_store) -> None:
+    sent, _ = ask("ask_infections", "infections in both trials?", [BOTH])
+    table = next(text for text in sent if text.startswith("Infections, mild to moderate."))
+    assert "- CARE-MS II: About 77 in every 100 people on alemtuzumab 12 mg (77%)." in table
+    assert "- CARE-MS I: I don't have checked figures on this." in table
+
+
+# The safety note and advice follow the trial too.
+def test_the_safety_note_under_care_ms_i_names_the_trial_its_figures_come_from(use_store) -> None:
+    sent, _ = ask("ask_relapse_rate", "relapse rate in CARE-MS I", [CARE_MS_I])
+    caveat = next(text for text in sent if text.startswith("Safety note"))
+    assert "In the CARE-MS II trial, about 90 in every 100 people on alemtuzumab 12 mg" in caveat
+    assert "every month, until 48 months" in caveat
+
+
+def test_advice_for_someone_new_to_treatment_gives_care_ms_i_facts(use_store) -> None:
+    messages, _ = run_action(
+        ActionPersonalAdvice(),
+        tracker_from(
+            "ask_personal_advice", "I'm new to treatment, should I take alemtuzumab?", [ALEMTUZUMAB]
+        ),
+    )
+    sent = texts(messages)
+    assert sent[0].startswith("I can't decide that for you")
+    assert any(text.startswith("In the CARE-MS I trial") for text in sent)
+
+
+# The next trial needs no code: a made-up third trial, in a copy of the files only.
+INVENTED_TRIAL = """
+trial:
+  key: invented-trial
+  name: INVENTED
+  aliases: [invented study]
+  title: A trial made up for this test
+  design: a trial made up for this test
+  population: people made up for this test
+  allocation: People were put into groups by chance
+  conclusion: This trial is made up
+  sources: [GLOSSARY]
+arms:
+  - {key: interferon, treatment: interferon-beta-1a, name: interferon beta-1a, role: comparator, sources: [GLOSSARY]}
+  - {key: alemtuzumab-12mg, treatment: alemtuzumab, name: alemtuzumab 12 mg, role: experimental,
+     sources: [GLOSSARY]}
+endpoints:
+  - key: annualised-relapse-rate
+    topic: relapse_rate
+    name: annualised relapse rate
+    plain_name: relapse rate
+    outcome_phrase: relapses a year
+    definition: The average number of relapses a person had in one year.
+    category: efficacy
+    better_when: lower
+    results:
+      - {arm: interferon, value: 0.61, unit: per person per year, estimate: annualised rate, sources: [GLOSSARY]}
+      - {arm: alemtuzumab-12mg, value: 0.33, unit: per person per year, estimate: annualised rate,
+         sources: [GLOSSARY]}
+"""
+
+
+def test_a_third_trial_is_answered_from_its_file_alone(
+    knowledge_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (knowledge_copy / "trials" / "invented.yml").write_text(INVENTED_TRIAL)
+    url = f"sqlite:///{tmp_path / 'three.db'}"
+    load_knowledge(knowledge_copy, url)
+    monkeypatch.setenv(DB_URL_VARIABLE, url)
+
+    scoped, _ = ask("ask_relapse_rate", "relapse rate in the invented study?")
+    assert scoped[0].startswith(
+        "In the INVENTED trial, on alemtuzumab 12 mg, people had 0.33 relapses a year"
+    )
+    unscoped, _ = ask("ask_relapse_rate", "what was the relapse rate?")
+    note = next(text for text in unscoped if text.startswith("This answer is about the CARE-MS II trial."))
+    assert "CARE-MS I and INVENTED too" in note and '"in all the trials?"' in note
+    side_by_side, _ = ask("ask_relapse_rate", "relapse rate in all the trials")
+    table = next(text for text in side_by_side if text.startswith("Annualised relapse rate."))
+    assert [line.split(":")[0] for line in table.splitlines()[1:]] == [
+        "- CARE-MS II",
+        "- CARE-MS I",
+        "- INVENTED",
+    ]
