@@ -47,6 +47,30 @@ def test_a_follow_up_uses_what_was_asked_before(chat) -> None:
     assert said[0].startswith("In the CARE-MS II trial, about 51 in every 100 people on interferon beta-1a")
 
 
+def test_disability_in_people_new_to_treatment_is_honestly_not_a_clear_difference(chat) -> None:
+    said = texts(chat("Did alemtuzumab reduce disability in people new to treatment?"))
+    assert said[0].startswith("In the CARE-MS I trial, there was no clear difference in disability")
+    assert "hazard ratio 0.70, 95% confidence interval 0.40 to 1.23" in said[0]
+    assert "improvement" not in said[0]
+
+
+def test_a_question_naming_no_trial_then_the_other_trial(chat) -> None:
+    said = texts(chat("what was the relapse rate on alemtuzumab?"))
+    assert said[0].startswith("In the CARE-MS II trial") and "0.26" in said[0]
+    assert any(text.startswith("This answer is about the CARE-MS II trial.") for text in said)
+    said = texts(chat("and in CARE-MS I?"))
+    assert said[0].startswith("In the CARE-MS I trial") and "0.18" in said[0]
+
+
+def test_both_trials_side_by_side(chat) -> None:
+    said = texts(chat("How did alemtuzumab do in both trials?"))
+    assert said[0].startswith("Here are the trials side by side.")
+    disability = next(
+        text for text in said if text.startswith("6-month sustained accumulation of disability.")
+    )
+    assert "- CARE-MS II:" in disability and "- CARE-MS I:" in disability
+
+
 def test_greeting_says_what_can_be_asked(chat) -> None:
     said = texts(chat("hi there"))
     assert "You can ask me about relapses, disability, side effects, check-ups" in said[0]
