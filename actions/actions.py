@@ -12,13 +12,22 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.answers import NO_KNOWLEDGE, STORE_UNAVAILABLE, compose_answer, define_term, trials_answered
+from actions.answers import (
+    NO_KNOWLEDGE,
+    STORE_UNAVAILABLE,
+    TRIAL_INDEPENDENT,
+    compose_answer,
+    define_term,
+    has_answer,
+    trials_answered,
+)
 from actions.database import StoreUnavailable
 from actions.fallback import ActionAskToRephrase
-from actions.models import Treatment
+from actions.models import Treatment, Trial
+from actions.scope import ALL_TRIALS, trials_asked
 from actions.scope import SLOT as TRIAL_SLOT
-from actions.scope import trials_asked
 from actions.store import KnowledgeStore, read_store
+from actions.topics import TERMINAL_CHANNEL
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +74,26 @@ def treatment_asked(store: KnowledgeStore, tracker: Tracker) -> Treatment | None
     return store.find_treatment(remembered) if remembered else None
 
 
+def other_trial_buttons(store: KnowledgeStore, topic: str, trials: list[Trial]) -> list[dict[str, str]]:
+    """Quick replies under an answer given for the default trial: each other trial with something
+    on the topic, and all the trials side by side. None when the question named a trial."""
+    if trials or topic in TRIAL_INDEPENDENT:
+        return []
+    default = store.trial()
+    others = [trial for trial in store.trials() if trial is not default and has_answer(store, trial, topic)]
+    if not others:
+        return []
+    every = "Both trials" if len(store.trials()) == 2 else "All the trials"
+    return [
+        *({"title": f"In {trial.name}", "payload": _follow_up(trial.key)} for trial in others),
+        {"title": f"{every} side by side", "payload": _follow_up(ALL_TRIALS)},
+    ]
+
+
+def _follow_up(trial_value: str) -> str:
+    return f'/{TRIAL_FOLLOW_UP}{{"{TRIAL_SLOT}": "{trial_value}"}}'
+
+
 def typed_entity_words(tracker: Tracker, entity: str) -> list[str]:
     """The words the person typed for an entity, before synonyms changed them.
 
@@ -96,16 +125,17 @@ class ActionAnswerQuestion(Action):
             await ActionAskToRephrase().run(dispatcher, tracker, domain)
             return []
 
-        def answer(store: KnowledgeStore) -> tuple[list[str] | None, str | None, list[str]]:
+        def answer(store: KnowledgeStore) -> tuple[list[str] | None, str | None, list[str], list[dict]]:
             treatment = treatment_asked(store, tracker)
             trials = trials_asked(store, tracker)
             text = tracker.latest_message.get("text") or ""
             messages = compose_answer(store, topic, treatment, text, trials)
             remembered = [trial.key for trial in trials_answered(store, topic, trials)]
-            return messages, treatment.name if treatment else None, remembered
+            buttons = other_trial_buttons(store, topic, trials) if messages else []
+            return messages, treatment.name if treatment else None, remembered, buttons
 
         try:
-            messages, treatment_name, trial_keys = await read_store(answer)
+            messages, treatment_name, trial_keys, buttons = await read_store(answer)
         except StoreUnavailable:
             logger.exception("Could not answer %r from the knowledge store", topic)
             dispatcher.utter_message(text=STORE_UNAVAILABLE)
@@ -114,8 +144,10 @@ class ActionAnswerQuestion(Action):
         if messages is None:
             dispatcher.utter_message(text=NO_KNOWLEDGE)
             return [SlotSet("topic", None)]
-        for text in messages:
-            dispatcher.utter_message(text=text)
+        if tracker.get_latest_input_channel() == TERMINAL_CHANNEL:
+            buttons = []  # the answer names the other trials in words; see topics.offer_topics
+        for index, text in enumerate(messages, start=1):
+            dispatcher.utter_message(text=text, buttons=buttons if index == len(messages) else None)
         return [
             SlotSet("topic", topic),
             SlotSet("treatment", treatment_name),

@@ -62,6 +62,14 @@ def test_a_question_naming_no_trial_then_the_other_trial(chat) -> None:
     assert said[0].startswith("In the CARE-MS I trial") and "0.18" in said[0]
 
 
+def test_the_both_trials_quick_reply_puts_the_last_answer_side_by_side(chat) -> None:
+    replies = chat("how many people relapsed?")
+    both = next(b for b in replies[-1]["buttons"] if b["title"] == "Both trials side by side")
+    said = texts(chat(both["payload"]))
+    table = next(text for text in said if text.startswith("People who had at least one relapse."))
+    assert "- CARE-MS II: About 35 in every 100" in table and "- CARE-MS I: About 22 in every 100" in table
+
+
 def test_both_trials_side_by_side(chat) -> None:
     said = texts(chat("How did alemtuzumab do in both trials?"))
     assert said[0].startswith("Here are the trials side by side.")

@@ -339,3 +339,44 @@ def test_a_third_trial_is_answered_from_its_file_alone(
         "- CARE-MS I",
         "- INVENTED",
     ]
+
+
+# Quick replies to hear the other trial, where the channel has buttons.
+def asked_on(channel: str, intent: str, text: str, entities=None, slots=None) -> list[dict]:
+    from rasa_sdk import Tracker
+
+    state = tracker_from(intent, text, entities, slots).current_state()
+    state["events"] = [{"event": "user", "text": text, "input_channel": channel, "parse_data": {}}]
+    return run_action(answer, Tracker.from_dict(state))[0]
+
+
+def test_an_answer_for_the_default_trial_offers_the_other_trial_and_both_as_quick_replies(use_store) -> None:
+    sent = asked_on("socketio", "ask_relapse", "how many relapsed?")
+    assert [message.get("buttons") for message in sent[:-1]] == [[]] * (len(sent) - 1)
+    assert sent[-1]["text"].startswith("Sources: ")
+    assert sent[-1]["buttons"] == [
+        {"title": "In CARE-MS I", "payload": '/inform_trial{"trial": "care-ms-i"}'},
+        {"title": "Both trials side by side", "payload": '/inform_trial{"trial": "both"}'},
+    ]
+
+
+def test_pressing_a_trial_quick_reply_answers_the_same_question_for_that_trial(use_store) -> None:
+    payload = '/inform_trial{"trial": "both"}'
+    sent, slots = ask("inform_trial", payload, [BOTH], {"topic": "relapse", "trial": ["care-ms-ii"]})
+    assert (
+        next(text for text in sent if text.startswith("People who had at least one relapse.")).count("\n- ")
+        == 2
+    )
+    assert slots["trial"] == ["care-ms-ii", "care-ms-i"]
+
+
+@pytest.mark.parametrize(
+    "channel, intent, text, entities",
+    [
+        ("cmdline", "ask_relapse", "how many relapsed?", []),  # the terminal: named in words instead
+        ("socketio", "ask_relapse", "how many relapsed in CARE-MS I?", [CARE_MS_I]),  # a trial was named
+        ("socketio", "ask_mechanism", "how does alemtuzumab work?", [ALEMTUZUMAB]),  # the same in every trial
+    ],
+)
+def test_no_trial_quick_replies_where_they_would_not_help(use_store, channel, intent, text, entities) -> None:
+    assert not any(message.get("buttons") for message in asked_on(channel, intent, text, entities))
