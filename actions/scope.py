@@ -22,7 +22,8 @@ OTHER_TRIAL = "other"  # ... and for "the other trial"
 ALL_TRIALS_WORDS = re.compile(
     r"\b(both|all|each|every|two|2)\s+(of\s+)?((the|these)\s+)?(trials|studies)\b"
     r"|\bcare\W*ms\W*(i|1)\W+(and|&)\W+(care\W*ms\W*)?(ii|2)\b"
-    r"|\b(compare|comparing)\s+the\s+(trials|studies)\b",
+    r"|\b(compare|comparing)\s+the\s+(trials|studies)\b"
+    r"|\bside\s+by\s+side\b",
     re.IGNORECASE,
 )
 OTHER_TRIAL_WORDS = re.compile(r"\bother\s+(trial|study)\b", re.IGNORECASE)
@@ -35,9 +36,11 @@ def trials_asked(store: KnowledgeStore, tracker: Tracker) -> list[Trial]:
     typed = "" if text.startswith("/") else text  # a button's payload names an intent, not a trial
     values = [str(value) for value in tracker.get_latest_entity_values(SLOT)]
     remembered = remembered_trials(store, tracker)
-    if ALL_TRIALS in values or ALL_TRIALS_WORDS.search(typed):
+    # "both" and "other" are trusted from a button's payload, or when the words typed say so:
+    # the model could take the "other" of "other side effects" for "the other trial".
+    if ALL_TRIALS_WORDS.search(typed) or (ALL_TRIALS in values and not typed):
         return store.trials()
-    if OTHER_TRIAL in values or OTHER_TRIAL_WORDS.search(typed):
+    if OTHER_TRIAL_WORDS.search(typed) or (OTHER_TRIAL in values and not typed):
         current = remembered or [store.trial()]
         return [trial for trial in store.trials() if trial not in current] or current
     named: list[Trial] = []

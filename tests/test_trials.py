@@ -380,3 +380,8 @@ def test_pressing_a_trial_quick_reply_answers_the_same_question_for_that_trial(u
 )
 def test_no_trial_quick_replies_where_they_would_not_help(use_store, channel, intent, text, entities) -> None:
     assert not any(message.get("buttons") for message in asked_on(channel, intent, text, entities))
+
+
+def test_the_model_taking_an_ordinary_other_for_the_other_trial_does_not_switch_trial(use_store) -> None:
+    sent, _ = ask("ask_infections", "were there other infections?", [OTHER], {"trial": ["care-ms-ii"]})
+    assert sent[0].startswith("In the CARE-MS II trial, about 77 in every 100")
