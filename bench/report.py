@@ -193,8 +193,13 @@ def render(quality: dict[str, Any] | None, speed: dict[str, Any], info: dict[str
             "| emergencies in the held-out messages | this project | baseline |",
             "|---|---|---|",
             f"| escalated to the urgent-help reply | {_emergencies(tuned)} | {_emergencies(baseline)} |",
-            f"| ordinary messages sent to the urgent-help reply | {_false_alarms(tuned)} | "
-            f"{_false_alarms(baseline)} |",
+            f"| ordinary messages labelled `red_flag` | {_false_alarms(tuned)} | {_false_alarms(baseline)} |",
+            "",
+            "A label is what `rasa test nlu` reports. In this project the urgent-help reply also needs a "
+            "rule to confirm it: a learned `red_flag` that no rule confirms goes to the fallback, which "
+            "says how to get urgent help and offers topics (`tests/test_red_flags.py` checks that the "
+            "rules escalate every held-out emergency and no held-out ordinary message). The baseline "
+            "sends every `red_flag` label above its fallback threshold to the urgent-help reply.",
         ]
         met = tuned["intent"]["macro_f1"] >= MACRO_F1_TARGET
         weakest = sorted(tuned["intent"]["per_intent"].items(), key=lambda item: item[1]["f1"])[:6]
