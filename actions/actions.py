@@ -16,14 +16,16 @@ from actions.answers import (
     NO_KNOWLEDGE,
     STORE_UNAVAILABLE,
     TRIAL_INDEPENDENT,
+    all_the_trials,
     compose_answer,
     define_term,
-    has_answer,
+    other_trials_on,
     trials_answered,
 )
 from actions.database import StoreUnavailable
 from actions.fallback import ActionAskToRephrase
 from actions.models import Treatment, Trial
+from actions.phrasing import capitalised
 from actions.scope import ALL_TRIALS, trials_asked
 from actions.scope import SLOT as TRIAL_SLOT
 from actions.store import KnowledgeStore, read_store
@@ -79,14 +81,12 @@ def other_trial_buttons(store: KnowledgeStore, topic: str, trials: list[Trial]) 
     on the topic, and all the trials side by side. None when the question named a trial."""
     if trials or topic in TRIAL_INDEPENDENT:
         return []
-    default = store.trial()
-    others = [trial for trial in store.trials() if trial is not default and has_answer(store, trial, topic)]
+    others = other_trials_on(store, store.trial(), topic)
     if not others:
         return []
-    every = "Both trials" if len(store.trials()) == 2 else "All the trials"
     return [
         *({"title": f"In {trial.name}", "payload": _follow_up(trial.key)} for trial in others),
-        {"title": f"{every} side by side", "payload": _follow_up(ALL_TRIALS)},
+        {"title": f"{capitalised(all_the_trials(store))} side by side", "payload": _follow_up(ALL_TRIALS)},
     ]
 
 

@@ -123,18 +123,30 @@ def _compose(store: KnowledgeStore, trial: Trial, topic: str, treatment: Treatme
     return composer(store, trial, treatment) if composer else _outcome(store, trial, topic, treatment)
 
 
+def other_trials_on(store: KnowledgeStore, trial: Trial, topic: str) -> list[Trial]:
+    """The trials besides `trial` that hold something on `topic`, the default first."""
+    return [other for other in store.trials() if other is not trial and has_answer(store, other, topic)]
+
+
+def all_the_trials(store: KnowledgeStore) -> str:
+    """How to say "every trial": "both trials" when there are two."""
+    return "both trials" if len(store.trials()) == 2 else "all the trials"
+
+
+def _who_took_part(trials: Sequence[Trial]) -> str:
+    return sentence(" ".join(f"{trial.name} included {trial.population}." for trial in trials))
+
+
 def _say_other_trials(reply: Reply, store: KnowledgeStore, trial: Trial, topic: str) -> None:
     """Under an answer for the default trial: which other trials the person could ask about."""
-    others = [other for other in store.trials() if other is not trial and has_answer(store, other, topic)]
+    others = other_trials_on(store, trial, topic)
     if not others:
         return
-    about_them = " ".join(f"{other.name} included {other.population}." for other in others)
-    all_of_them = "both trials" if len(store.trials()) == 2 else "all the trials"
     reply.say(
         f"This answer is about the {trial.name} trial. I can tell you about "
-        f"{phrasing.listing([other.name for other in others])} too. {sentence(about_them)} "
+        f"{phrasing.listing([other.name for other in others])} too. {_who_took_part(others)} "
         f'To hear about it, ask "and in {others[0].name}?". To see the trials side by side, '
-        f'ask "in {all_of_them}?".',
+        f'ask "in {all_the_trials(store)}?".',
         *others,
     )
 
@@ -145,13 +157,12 @@ def _from_another_trial(
     """A trial with nothing on `topic`: say so, then give what the other trials have."""
     reply = Reply()
     reply.say(f"I don't have checked facts on this from the {trial.name} trial, so I won't guess.")
-    for other in store.trials():
-        if other is not trial and has_answer(store, other, topic):
-            reply.say(f"Here is what the {other.name} trial found.")
-            reply.extend(_compose(store, other, topic, treatment))
-            break
-    else:
+    others = other_trials_on(store, trial, topic)
+    if not others:
         reply.say(TALK_TO_YOUR_TEAM)
+        return reply
+    reply.say(f"Here is what the {others[0].name} trial found.")
+    reply.extend(_compose(store, others[0], topic, treatment))
     return reply
 
 
@@ -161,8 +172,8 @@ def _several_trials(
     """One topic in several trials: results side by side where they measured the same thing,
     otherwise each trial's answer in turn."""
     keys = _endpoints_side_by_side(trials, topic, store)
+    reply = Reply()
     if not keys:
-        reply = Reply()
         for trial in trials:
             if has_answer(store, trial, topic):
                 reply.extend(_compose(store, trial, topic, treatment))
@@ -170,9 +181,7 @@ def _several_trials(
                 reply.say(f"I don't have checked facts on this from the {trial.name} trial.")
         return reply
 
-    reply = Reply()
-    who = " ".join(f"{trial.name} included {trial.population}." for trial in trials)
-    reply.say(f"Here are the trials side by side. {sentence(who)}", *trials)
+    reply.say(f"Here are the trials side by side. {_who_took_part(trials)}", *trials)
     lead = treatment or _experimental_treatment(trials[0])
     for key in keys:
         lines: list[str] = []
@@ -293,10 +302,7 @@ def _say_caveat(reply: Reply, store: KnowledgeStore, trial: Trial, name_the_tria
     experimental = _experimental_treatment(trial)
     if experimental is None:
         return
-    has_safety_figures = [
-        t for t in store.trials() if store.caveat_endpoints(t) or store.findings(t, in_caveat=True)
-    ]
-    measured = trial if trial in has_safety_figures or not has_safety_figures else has_safety_figures[0]
+    measured = _trial_with_safety_figures(store, trial)
     sentences = [f"Safety note: {experimental.name} also has risks."]
     rows: list[object] = []
     for endpoint in store.caveat_endpoints(measured):
@@ -324,6 +330,14 @@ def _say_caveat(reply: Reply, store: KnowledgeStore, trial: Trial, name_the_tria
         rows.append(guidance)
     sentences.append(TALK_TO_YOUR_TEAM)
     reply.say(" ".join(sentences), *rows)
+
+
+def _trial_with_safety_figures(store: KnowledgeStore, trial: Trial) -> Trial:
+    """`trial` if it has figures for the safety note, else the first trial that has (else `trial`)."""
+    candidates = [trial, *(other for other in store.trials() if other is not trial)]
+    return next(
+        (t for t in candidates if store.caveat_endpoints(t) or store.findings(t, in_caveat=True)), trial
+    )
 
 
 def _experimental_treatment(trial: Trial) -> Treatment | None:
@@ -420,11 +434,10 @@ def _allocation(store: KnowledgeStore, trial: Trial, _treatment: Treatment | Non
 
 def _higher_dose_group(store: KnowledgeStore, trial: Trial, _treatment: Treatment | None) -> Reply:
     reply = Reply()
-    extra = [arm for arm in trial.arms if arm.role == "exploratory"]
-    for arm in extra:
-        reply.say(sentence(arm.note or f"{arm.name} was an extra, exploratory group"), arm)
-    if not extra:
-        reply.say(f"Every group in the {trial.name} trial was part of the main comparison.", trial)
+    # Asked only of a trial with an exploratory arm (see `has_answer`); others say they have none.
+    for arm in trial.arms:
+        if arm.role == "exploratory":
+            reply.say(sentence(arm.note or f"{arm.name} was an extra, exploratory group"), arm)
     return reply
 
 

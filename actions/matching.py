@@ -27,7 +27,7 @@ def find_mention(text: str, names: Mapping[str, T]) -> T | None:
     a near spelling keeps the name's short words exactly as they are.
     """
     wanted = normalise(text)
-    vocabulary = {normalise(name): thing for name, thing in names.items() if normalise(name)}
+    vocabulary = _vocabulary(names)
     if not wanted or not vocabulary:
         return None
     if wanted in vocabulary:
@@ -65,6 +65,12 @@ def find_mention(text: str, names: Mapping[str, T]) -> T | None:
     return best if best_score >= FUZZY_CUTOFF else None
 
 
+def _vocabulary(names: Mapping[str, T]) -> dict[str, T]:
+    """Each name normalised, with the thing it names; names that normalise to nothing dropped."""
+    normalised = ((normalise(name), thing) for name, thing in names.items())
+    return {name: thing for name, thing in normalised if name}
+
+
 def _short_words(name: str) -> frozenset[str]:
     """A name's short words, which a near spelling must still contain exactly: "no treatment" is
     not "on treatment", though the letters are nearly the same."""
@@ -82,7 +88,7 @@ def find_all_mentions(text: str, names: Mapping[str, T]) -> list[T]:
     longer one ("treated before" inside "not been treated before") is not found as well.
     """
     wanted = f" {normalise(text)} "
-    vocabulary = {normalise(name): thing for name, thing in names.items() if normalise(name)}
+    vocabulary = _vocabulary(names)
     taken = [False] * len(wanted)
     found: list[tuple[int, T]] = []
     for name in sorted(vocabulary, key=len, reverse=True):

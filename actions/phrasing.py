@@ -139,6 +139,16 @@ def p_value_text(comparison: Comparison) -> str:
     return f"p{sign}{number(comparison.p_value)}"
 
 
+def confidence_interval(comparison: Comparison) -> str:
+    """ "95% confidence interval 0.50 to 1.50", or "" when the store holds no interval."""
+    if comparison.ci_lower is None or comparison.ci_upper is None:
+        return ""
+    return (
+        f"{number(comparison.ci_level)}% confidence interval "
+        f"{ratio(comparison.ci_lower)} to {ratio(comparison.ci_upper)}"
+    )
+
+
 def no_clear_difference(endpoint: Endpoint, comparison: Comparison) -> str:
     """The verdict that leads an answer whose difference could be down to chance."""
     return (
@@ -165,15 +175,10 @@ def describe_comparison(endpoint: Endpoint, comparison: Comparison, headline: Se
         if significant is not False:
             size = f"{number(abs(change))}% {verb}" if change is not None else verb
             sentences.append(sentence(f"{subject} was {size} on {experimental} than on {comparator}"))
+        interval = confidence_interval(comparison)
         numbers = f"In numbers: {comparison.measure} {ratio(comparison.value)}"
-        has_interval = comparison.ci_lower is not None and comparison.ci_upper is not None
-        if has_interval:
-            numbers += (
-                f", {number(comparison.ci_level)}% confidence interval "
-                f"{ratio(comparison.ci_lower)} to {ratio(comparison.ci_upper)}"
-            )
-        sentences.append(f"{numbers}.")
-        if has_interval and comparison.ci_lower < 1 < comparison.ci_upper:
+        sentences.append(f"{numbers}, {interval}." if interval else f"{numbers}.")
+        if interval and comparison.ci_lower < 1 < comparison.ci_upper:
             sentences.append(
                 "The confidence interval is the range the real result most likely lies in. This one "
                 f"goes from lower to higher. So on {experimental}, {subject} could really be lower, "
@@ -202,11 +207,8 @@ def verdict(comparison: Comparison) -> str:
     figures = []
     if comparison.measure is not None and comparison.value is not None:
         figures.append(f"{comparison.measure} {ratio(comparison.value)}")
-        if comparison.ci_lower is not None and comparison.ci_upper is not None:
-            figures.append(
-                f"{number(comparison.ci_level)}% confidence interval "
-                f"{ratio(comparison.ci_lower)} to {ratio(comparison.ci_upper)}"
-            )
+        figures.append(confidence_interval(comparison))
+    figures = [figure for figure in figures if figure]
     if comparison.p_value is not None:
         figures.append(p_value_text(comparison))
     said = f" ({', '.join(figures)})" if figures else ""
