@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bench.speed import Latencies, percentile
+from bench.speed import Latencies, patient_messages, percentile
 from tests.helpers import PNG_SIGNATURE, PROJECT_ROOT
 
 
@@ -61,3 +61,10 @@ def test_emergency_counts_come_from_the_red_flag_intent_s_scores() -> None:
     perfect = {"intent": {"per_intent": {"red_flag": {"precision": 1.0, "recall": 1.0, "support": 10}}}}
     assert _red_flag_counts(perfect) == (10, 10, 0)
     assert _red_flag_counts(None) is None
+
+
+def test_the_speed_run_sends_the_held_out_questions_as_typed_without_annotations() -> None:
+    messages = patient_messages()
+    assert len(messages) >= 150
+    assert [m for m in messages if "[" in m or "{" in m] == []  # "[rebif]{...}" is typed as "rebif"
+    assert "did lots of ppl relapse on rebif" in messages
