@@ -52,6 +52,12 @@ AVERAGES = {"accuracy", "macro avg", "weighted avg", "micro avg"}
 # ---- pure functions: reports and predictions into figures -------------------------------------
 
 
+def accuracy(report: dict[str, Any]) -> float:
+    """A scikit-learn report's accuracy. It writes "accuracy" only when every predicted label is
+    also a true one; otherwise micro-averaged recall is the same number."""
+    return report["accuracy"] if "accuracy" in report else report["micro avg"]["recall"]
+
+
 def intent_figures(report: dict[str, Any]) -> dict[str, Any]:
     """The intent figures of `intent_report.json`, renamed to plain keys."""
     per_intent = {
@@ -64,11 +70,8 @@ def intent_figures(report: dict[str, Any]) -> dict[str, Any]:
         for name, scores in sorted(report.items())
         if name not in AVERAGES and isinstance(scores, dict)
     }
-    # scikit-learn writes "accuracy" only when every predicted label is also a true one;
-    # otherwise micro-averaged recall is the same number.
-    accuracy = report["accuracy"] if "accuracy" in report else report["micro avg"]["recall"]
     return {
-        "accuracy": accuracy,
+        "accuracy": accuracy(report),
         "macro_precision": report["macro avg"]["precision"],
         "macro_recall": report["macro avg"]["recall"],
         "macro_f1": report["macro avg"]["f1-score"],
@@ -86,7 +89,7 @@ def story_figures(report: dict[str, Any]) -> dict[str, Any]:
         "conversations": total,
         "correct": correct,
         "accuracy": correct / total if total else 0.0,
-        "action_accuracy": report["accuracy"] if "accuracy" in report else report["micro avg"]["recall"],
+        "action_accuracy": accuracy(report),
         "with_warnings": int(conversations.get("with_warnings", 0)),
     }
 
