@@ -18,8 +18,11 @@ def tracker_from(
     text: str = "",
     entities: list[dict[str, Any]] | None = None,
     slots: dict[str, Any] | None = None,
+    channel: str | None = None,
 ) -> Tracker:
-    """A tracker whose latest message is `text`, understood as `intent` with `entities`."""
+    """A tracker whose latest message is `text`, understood as `intent` with `entities`, and
+    typed on `channel` ("cmdline" for `rasa shell`, "socketio" for the widget) if one is given."""
+    events = [{"event": "user", "text": text, "input_channel": channel, "parse_data": {}}] if channel else []
     return Tracker.from_dict(
         {
             "sender_id": "test-patient",
@@ -29,7 +32,7 @@ def tracker_from(
                 "intent": {"name": intent, "confidence": 1.0},
                 "entities": entities or [],
             },
-            "events": [],
+            "events": events,
             "paused": False,
             "followup_action": None,
             "active_loop": {},

@@ -196,11 +196,7 @@ def test_everyday_words_that_are_also_trial_names_are_not_mistaken_for_trials(us
 
 
 def tracker_on_channel(channel: str, text: str = "???"):
-    from rasa_sdk import Tracker
-
-    state = tracker_from("nlu_fallback", text).current_state()
-    state["events"] = [{"event": "user", "text": text, "input_channel": channel, "parse_data": {}}]
-    return Tracker.from_dict(state)
+    return tracker_from("nlu_fallback", text, channel=channel)
 
 
 def test_in_the_terminal_topics_are_listed_in_words_so_typing_always_reaches_the_assistant() -> None:

@@ -342,12 +342,8 @@ def test_a_third_trial_is_answered_from_its_file_alone(
 
 
 # Quick replies to hear the other trial, where the channel has buttons.
-def asked_on(channel: str, intent: str, text: str, entities=None, slots=None) -> list[dict]:
-    from rasa_sdk import Tracker
-
-    state = tracker_from(intent, text, entities, slots).current_state()
-    state["events"] = [{"event": "user", "text": text, "input_channel": channel, "parse_data": {}}]
-    return run_action(answer, Tracker.from_dict(state))[0]
+def asked_on(channel: str, intent: str, text: str, entities=None) -> list[dict]:
+    return run_action(answer, tracker_from(intent, text, entities, channel=channel))[0]
 
 
 def test_an_answer_for_the_default_trial_offers_the_other_trial_and_both_as_quick_replies(use_store) -> None:
