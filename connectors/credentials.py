@@ -11,6 +11,7 @@ answers the terminal, the website widget and programs.
 |---|---|
 | SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET | Slack (optional: SLACK_API_BASE_URL, e.g. GovSlack's) |
 | TELEGRAM_TOKEN, TELEGRAM_BOT_NAME, TELEGRAM_WEBHOOK_URL | Telegram (optional: TELEGRAM_API_BASE_URL) |
+| TELEGRAM_SECRET_TOKEN | optional: the Telegram webhook's secret (default: derived from the token) |
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ def credentials(environment: Mapping[str, str], terminal: bool = False) -> dict[
             "verify": environment["TELEGRAM_BOT_NAME"],
             "webhook_url": environment["TELEGRAM_WEBHOOK_URL"],
             "api_base_url": environment.get("TELEGRAM_API_BASE_URL") or None,
+            "secret_token": environment.get("TELEGRAM_SECRET_TOKEN") or None,
         }
     return found
 

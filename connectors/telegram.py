@@ -1,26 +1,59 @@
-"""Rasa's Telegram channel, with a configurable Bot API address, and working replies.
+"""Rasa's Telegram channel, with a configurable Bot API address, working replies, and only
+Telegram allowed to post updates.
 
 Deployments may run their own Telegram Bot API server, and tests use a fake one on loopback, so
 the API base URL is a setting (`api_base_url`). In group chats, a command addressed to another
 bot ("/start@other_bot") is not for this one and is ignored.
+
+Rasa 3.6 takes any POST to /webhooks/telegram/webhook as an update from Telegram: anyone could
+send one for any chat id, and the bot would message that chat and write into that person's
+conversation. Here the webhook is set with a `secret_token`, which Telegram sends back in the
+`X-Telegram-Bot-Api-Secret-Token` header of every update, and a request without it is refused
+with 403 before the update is parsed (Rasa 3.6 has no setting for either). The token is
+`TELEGRAM_SECRET_TOKEN` (setting `secret_token`) if given; if not, it is derived from the bot
+token (base64url of HMAC-SHA256(bot token, "telegram-webhook-secret"), without "="), so every
+server of a deployment agrees on it with no extra setting, and it changes when the bot token is
+revoked. Rasa's /webhooks/telegram/set_webhook, which let anyone re-set the webhook, answers 404:
+the channel sets the webhook itself when it starts.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
+import logging
 import re
-from typing import Any, Dict
+from http import HTTPStatus
+from typing import Any, Awaitable, Callable, Dict
 
 from aiogram import Bot
-from aiogram.bot.api import TELEGRAM_PRODUCTION, TelegramAPIServer
-from aiogram.types import Message
+from aiogram.bot.api import TELEGRAM_PRODUCTION, Methods, TelegramAPIServer
+from aiogram.types import Message, User
 from aiogram.utils.exceptions import TelegramAPIError
-from rasa.core.channels.channel import InputChannel
+from rasa.core.channels.channel import InputChannel, UserMessage
 from rasa.core.channels.telegram import TelegramInput as RasaTelegramInput
 from rasa.core.channels.telegram import TelegramOutput
 from rasa.shared.exceptions import RasaException
+from sanic import Blueprint, response
+from sanic.request import Request
 
+logger = logging.getLogger(__name__)
 ADDRESSED_COMMAND = re.compile(r"^/\w+@(\w+)")
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+SECRET_TOKEN_FORMAT = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what setWebhook accepts
+
+
+def webhook_secret_token(access_token: str, configured: str | None = None) -> str:
+    """The secret Telegram is to send with every update: the configured one, or one derived from
+    the bot token, which only Telegram and this deployment know."""
+    if configured:
+        if not SECRET_TOKEN_FORMAT.fullmatch(configured):
+            raise RasaException("TELEGRAM_SECRET_TOKEN must be 1 to 256 letters, digits, '_' or '-'.")
+        return configured
+    digest = hmac.new(access_token.encode(), b"telegram-webhook-secret", hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
 class TelegramOutputAt(TelegramOutput):
@@ -31,41 +64,76 @@ class TelegramOutputAt(TelegramOutput):
             TelegramAPIServer.from_base(api_base_url.rstrip("/")) if api_base_url else TELEGRAM_PRODUCTION
         )
         Bot.__init__(self, access_token, server=server)
+        self._me: User | None = None
+
+    async def get_me(self) -> User:
+        """The bot's own account, asked of the Bot API once. Rasa's webhook handler asks for it
+        with every update, only to compare the username: a network call per message, and a lost
+        message whenever the API is slow. The secret token is what proves an update is genuine."""
+        if self._me is None:
+            self._me = await super().get_me()
+        return self._me
 
 
-async def _set_webhook(channel: TelegramOutputAt, url: str) -> None:
-    """Set the webhook, then close the HTTP session opened for it.
+async def _set_webhook(channel: TelegramOutputAt, url: str, secret_token: str) -> None:
+    """Set the webhook with its secret token, learn the bot's account, then close the HTTP
+    session opened for them.
 
+    aiogram 2.15's `set_webhook` has no `secret_token` argument, so the call is made by name.
     Rasa sets the webhook in a short-lived event loop. Left open, the session stays tied to that
     closed loop and every later call fails with "Event loop is closed" (as Rasa 3.6's own
     Telegram channel does); closed, the next call opens a new one in the server's loop.
     """
     try:
-        await channel.set_webhook(url=url)
+        await channel.request(Methods.SET_WEBHOOK, {"url": url, "secret_token": secret_token})
+        await channel.get_me()
     finally:
         await channel.session.close()
 
 
 class TelegramInput(RasaTelegramInput):
-    """Rasa's Telegram input channel with a configurable Bot API address."""
+    """Rasa's Telegram input channel with a configurable Bot API address, taking updates from
+    Telegram alone."""
 
     api_base_url: str | None = None
+    secret_token: str = ""
 
     @classmethod
     def from_credentials(cls, credentials: Dict[str, Any] | None) -> InputChannel:
         settings = dict(credentials or {})
         api_base_url = settings.pop("api_base_url", None)
+        secret_token = settings.pop("secret_token", None)
         channel = super().from_credentials(settings)
         channel.api_base_url = api_base_url
+        channel.secret_token = webhook_secret_token(str(channel.access_token), secret_token)
         return channel
 
     def get_output_channel(self) -> TelegramOutputAt:
         channel = TelegramOutputAt(self.access_token, self.api_base_url)
         try:
-            asyncio.run(_set_webhook(channel, self.webhook_url))
+            asyncio.run(_set_webhook(channel, self.webhook_url, self.secret_token))
         except TelegramAPIError as error:
             raise RasaException(f"Failed to set channel webhook: {error}") from error
         return channel
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        telegram_webhook = super().blueprint(on_new_message)
+
+        @telegram_webhook.middleware("request")
+        async def only_from_telegram(request: Request) -> response.HTTPResponse | None:
+            route = request.route.path.rstrip("/") if request.route else ""
+            if route.endswith("/set_webhook"):
+                return response.text("Not found.", status=HTTPStatus.NOT_FOUND)
+            if route.endswith("/webhook") and not self._sent_by_telegram(request):
+                logger.warning("Refused a Telegram webhook request without this bot's secret token")
+                return response.text("Forbidden.", status=HTTPStatus.FORBIDDEN)
+            return None
+
+        return telegram_webhook
+
+    def _sent_by_telegram(self, request: Request) -> bool:
+        given = request.headers.get(SECRET_HEADER, "").encode()
+        return bool(self.secret_token) and hmac.compare_digest(given, self.secret_token.encode())
 
     def _is_user_message(self, message: Message) -> bool:  # type: ignore[override]
         if message.text is None:
