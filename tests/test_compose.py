@@ -52,11 +52,47 @@ REQUIRED_SECRETS = (
     "KNOWLEDGE_READER_PASSWORD",
     "RASA_DB_PASSWORD",
     "REDIS_PASSWORD",
+    "ACTION_SERVER_TOKEN",
+    "WIDGET_SESSION_SECRET",
+    "REST_API_TOKEN",
 )
+# Which services each secret is given to: each only where it is used.
+SECRETS_GIVEN_TO = {
+    "POSTGRES_PASSWORD": {"postgres"},
+    "KNOWLEDGE_DB_PASSWORD": {"postgres", "knowledge-loader"},
+    "KNOWLEDGE_READER_PASSWORD": {"postgres", "action-server"},
+    "RASA_DB_PASSWORD": {"postgres", "rasa"},
+    "REDIS_PASSWORD": {"redis", "rasa"},
+    "ACTION_SERVER_TOKEN": {"action-server", "rasa"},
+    "WIDGET_SESSION_SECRET": {"rasa"},
+    "REST_API_TOKEN": {"rasa"},
+}
 LONG_RUNNING = {"postgres", "redis", "action-server", "rasa", "web"}
 ONE_SHOT = {"knowledge-loader"}
 SECRET_NAME = re.compile(r"PASSWORD|TOKEN|SECRET|AUTH", re.IGNORECASE)
 INTERPOLATION = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<rule>:?[-?][^}]*)?\}")
+# The Linux capabilities each service keeps (all others are dropped): those its image's
+# entrypoint needs as root before it becomes the image's own user.
+CAPABILITIES = {
+    "postgres": {"CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"},
+    "web": {"CHOWN", "SETGID", "SETUID", "NET_BIND_SERVICE"},
+    "redis": set(),
+    "knowledge-loader": set(),
+    "action-server": set(),
+    "rasa": set(),
+}
+# Where each service may write, its root filesystem being read-only (PostgreSQL's data are in
+# its volume).
+SCRATCH_FOLDERS = {
+    "postgres": {"/var/run/postgresql", "/tmp"},
+    "redis": {"/run/redis", "/data"},
+    "knowledge-loader": {"/tmp"},
+    "action-server": {"/tmp"},
+    "rasa": {"/tmp"},
+    "web": {"/var/cache/nginx", "/var/run", "/tmp"},
+}
+BENCHMARKS = PROJECT_ROOT / "docs" / "benchmarks.md"
+MIB = 1024 * 1024
 # Folders that `make` fills rather than git holds: {folder: (make target, the Makefile variable
 # naming the file it builds there)}. `make train` writes the model; `make web` runs `npm ci`.
 BUILT_BY_MAKE = {"models": ("train", "MODEL"), "web/node_modules": ("web", "WEB_PACKAGES")}
@@ -143,6 +179,36 @@ def depends_on(service: dict[str, Any]) -> dict[str, str]:
     return {name: settings["condition"] for name, settings in waits.items()}
 
 
+def size_in_bytes(size: str | int) -> int:
+    """Compose's byte values: 512m, 2g, 64k, or a number of bytes."""
+    number, unit = re.fullmatch(r"(\d+)([bkmg]?)", str(size).lower()).groups()
+    return int(number) * {"": 1, "b": 1, "k": 1024, "m": MIB, "g": 1024 * MIB}[unit]
+
+
+def tmpfs_mounts(service: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """{target: {option: value}} of the service's tmpfs mounts (`/tmp:size=64m`)."""
+    mounts = service.get("tmpfs") or []
+    found = {}
+    for mount in [mounts] if isinstance(mounts, str) else mounts:
+        target, _, options = mount.partition(":")
+        found[target] = dict(option.partition("=")[::2] for option in options.split(",") if option)
+    return found
+
+
+def resource_limits(service: dict[str, Any]) -> dict[str, Any]:
+    return ((service.get("deploy") or {}).get("resources") or {}).get("limits") or {}
+
+
+def measured_peak_memory() -> dict[str, int]:
+    """{"Rasa server": MiB, "action server": MiB}: the peak memory `make bench` measured."""
+    found = {name: int(mib.replace(",", "")) for name, mib in
+             re.findall(r"^\| peak memory \(RSS\), (.+?) \| ([\d,]+) MiB \|$", BENCHMARKS.read_text(), re.M)}  # fmt: skip
+    assert {"Rasa server", "action server"} <= set(found), (
+        f"{BENCHMARKS.name} no longer gives the peak memory"
+    )
+    return found
+
+
 def makefile_variable(name: str) -> str:
     match = re.search(rf"^{name}\s*:?=\s*(.+)$", MAKEFILE.read_text(), re.MULTILINE)
     assert match, f"the Makefile no longer defines {name}"
@@ -187,6 +253,19 @@ def dummy_secrets() -> dict[str, str]:
     return {name: dummy(name) for name in REQUIRED_SECRETS}
 
 
+@pytest.fixture(scope="module")
+def resolved(docker_compose: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    """The services as `docker compose up` would run them, every secret set to its dummy value."""
+    result = run_compose(docker_compose, tmp_path_factory.mktemp("compose"), dummy_secrets(), "config")
+    assert result.returncode == 0, result.stderr
+    return yaml.safe_load(result.stdout)["services"]
+
+
+def as_run(word: str) -> str:
+    """A word of a rendered command as the container gets it: `config` prints a literal $ as $$."""
+    return word.replace("$$", "$")
+
+
 def test_docker_compose_accepts_the_file_once_every_password_is_set(
     docker_compose: str, tmp_path: Path
 ) -> None:
@@ -202,7 +281,7 @@ def test_docker_compose_accepts_the_file_once_every_password_is_set(
 
 @pytest.mark.parametrize("how", ["unset", "empty"])
 @pytest.mark.parametrize("name", REQUIRED_SECRETS)
-def test_docker_compose_refuses_to_start_without_each_password(
+def test_docker_compose_refuses_to_start_without_each_password_and_token(
     docker_compose: str, tmp_path: Path, name: str, how: str
 ) -> None:
     environment = dummy_secrets()
@@ -218,14 +297,20 @@ def test_docker_compose_refuses_to_start_without_each_password(
 def test_the_example_settings_name_every_variable_and_hold_no_secret(
     docker_compose: str, tmp_path: Path
 ) -> None:
-    """deploy.env.example is the list of settings: copied unchanged to .env, the stack refuses to
-    start until the passwords are filled in."""
+    """deploy.env.example is the list of settings, each said what it is for: copied unchanged to
+    .env, the stack refuses to start until the passwords and tokens are filled in."""
     used = {match["name"] for match in INTERPOLATION.finditer(COMPOSE_FILE.read_text())}
     example = {}
+    previous = ""
     for line in ENV_EXAMPLE.read_text().splitlines():
         if line.strip() and not line.lstrip().startswith("#"):
             name, _, value = line.partition("=")
             example[name.strip()] = value.strip()
+            # A comment above it, or above the group of settings it is in.
+            assert previous.startswith("#") or previous in example, f"{name}: no comment says what it is"
+            previous = name.strip()
+        else:
+            previous = line.strip()
     assert set(example) == used
     assert {name: value for name, value in example.items() if SECRET_NAME.search(name) and value} == {}
 
@@ -286,7 +371,7 @@ def test_the_action_server_installs_the_versions_the_tests_ran() -> None:
     assert re.search(r"-r \S*requirements\.txt -c \S*constraints\.txt", install), install
 
 
-def test_the_action_server_runs_rasa_sdk_as_a_user_who_cannot_change_its_code() -> None:
+def test_the_action_server_runs_as_a_user_who_cannot_change_its_code() -> None:
     instructions = dockerfile_instructions(ACTIONS_DOCKERFILE)
     users = [arguments for instruction, arguments in instructions if instruction == "USER"]
     assert users and users[-1] not in ("0", "root"), users
@@ -294,10 +379,20 @@ def test_the_action_server_runs_rasa_sdk_as_a_user_who_cannot_change_its_code() 
     last_user = max(i for i, (instruction, _) in enumerate(instructions) if instruction == "USER")
     assert last_user > last_copy, "switch to the unprivileged user after copying the code, so it owns none"
     assert not any("--chown" in arguments for instruction, arguments in instructions if instruction == "COPY")
-    final = {instruction: arguments for instruction, arguments in instructions}
-    assert final["WORKDIR"] == "/app"  # the base image's entrypoint is ./entrypoint.sh
-    assert json.loads(final["ENTRYPOINT"]) == ["./entrypoint.sh"]
-    assert json.loads(final["CMD"])[:3] == ["start", "--actions", "actions"]  # python -m rasa_sdk ...
+
+
+def test_the_action_server_image_runs_the_project_s_server_for_the_other_containers(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    """`python -m actions.server`, which checks ACTION_SERVER_TOKEN, rather than rasa_sdk's own,
+    listening on every interface (it would listen on loopback only) on the port the Rasa servers
+    call. The knowledge loader's entrypoint replaces it, and with it these options."""
+    final = {instruction: arguments for instruction, arguments in dockerfile_instructions(ACTIONS_DOCKERFILE)}
+    assert final["WORKDIR"] == "/app"  # where `actions` is found
+    assert json.loads(final["ENTRYPOINT"]) == ["python", "-m", "actions.server"]
+    assert json.loads(final["CMD"]) == ["--interface", "0.0.0.0", "--port", "5055"]
+    assert "entrypoint" not in services["action-server"] and "command" not in services["action-server"]
+    assert environment_of(services["rasa"])["ACTION_SERVER_URL"] == "http://action-server:5055/webhook"
 
 
 def test_the_knowledge_loader_runs_the_loader_in_the_action_server_image(
@@ -371,13 +466,61 @@ def test_rasa_can_be_scaled_and_only_the_web_server_is_published(services: dict[
 
 
 def test_no_service_is_made_to_run_as_root(services: dict[str, dict[str, Any]]) -> None:
-    """The images drop root themselves (postgres, redis, nginx's workers) or never have it (rasa,
-    the action server): no `user: root`, and redis is started as `redis-server`, which is what its
-    entrypoint hands to the unprivileged `redis` user (a shell first would run it as root)."""
+    """The images drop root themselves (postgres, nginx's workers) or never have it (rasa, the
+    action server): no `user: root`. Redis is started through a shell, which its entrypoint would
+    run as root, so it is started as the image's own `redis` user."""
     assert {name: service["user"] for name, service in services.items()
             if str(service.get("user", "")).split(":")[0] in ("root", "0")} == {}  # fmt: skip
-    assert services["redis"]["command"][0] == "redis-server"
+    assert services["redis"]["user"] == "redis"
     assert "entrypoint" not in services["redis"]
+
+
+def test_no_container_can_gain_privileges_and_each_keeps_only_the_capabilities_its_start_needs(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    for name, service in services.items():
+        assert service.get("security_opt") == ["no-new-privileges:true"], name
+        assert service.get("cap_drop") == ["ALL"], name
+    assert {name: set(service.get("cap_add", [])) for name, service in services.items()} == CAPABILITIES
+
+
+def test_every_root_filesystem_is_read_only_and_only_scratch_folders_in_memory_are_writable(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    for name, service in services.items():
+        assert service.get("read_only") is True, name
+        assert all(mount.get("read_only") for mount in bind_mounts(service)), f"{name}: a writable bind mount"
+    assert {name: set(tmpfs_mounts(service)) for name, service in services.items()} == SCRATCH_FOLDERS
+    for name, service in services.items():
+        for target, options in tmpfs_mounts(service).items():
+            assert size_in_bytes(options.get("size", "0")) > 0, (
+                f"{name}: {target} has no size, and could fill the memory"
+            )
+    named_volumes = {name: [volume for volume in service.get("volumes", []) if isinstance(volume, str)
+                            and not volume.startswith((".", "/"))] for name, service in services.items()}  # fmt: skip
+    assert {name: volumes for name, volumes in named_volumes.items() if volumes} == {
+        "postgres": ["postgres-data:/var/lib/postgresql/data"]
+    }
+
+
+def test_every_service_has_a_memory_and_a_cpu_limit(services: dict[str, dict[str, Any]]) -> None:
+    for name, service in services.items():
+        limits = resource_limits(service)
+        assert size_in_bytes(limits.get("memory", "0")) > 0, f"{name} has no memory limit"
+        assert float(limits.get("cpus", 0)) > 0, f"{name} has no CPU limit"
+
+
+def test_the_servers_memory_limits_hold_what_they_were_measured_to_use(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    """A container that reaches its limit is killed. Each server's limit holds a quarter more than
+    the peak `make bench` measured under load (docs/benchmarks.md), with its tmpfs full besides,
+    since files in tmpfs count as the container's memory."""
+    measured = measured_peak_memory()
+    for name, label in (("rasa", "Rasa server"), ("action-server", "action server")):
+        scratch = sum(size_in_bytes(options["size"]) for options in tmpfs_mounts(services[name]).values())
+        needed = 1.25 * measured[label] * MIB + scratch
+        assert size_in_bytes(resource_limits(services[name])["memory"]) >= needed, (name, needed / MIB)
 
 
 def test_the_databases_are_out_of_the_web_server_s_reach(compose: dict[str, Any]) -> None:
@@ -421,7 +564,9 @@ def test_the_rasa_server_keeps_conversations_and_locks_in_the_shared_stores(
     assert endpoints["lock_store"]["password"] == dummy("REDIS_PASSWORD")
 
 
-def test_the_rasa_start_script_writes_its_settings_then_runs_the_trained_model() -> None:
+def test_the_rasa_start_script_writes_its_settings_then_runs_the_trained_model(
+    services: dict[str, dict[str, Any]],
+) -> None:
     script = RASA_START.read_text()
     subprocess.run(["sh", "-n", str(RASA_START)], check=True)
     steps = [line.strip() for line in script.splitlines() if line.strip().startswith(("python ", "exec "))]
@@ -430,8 +575,11 @@ def test_the_rasa_start_script_writes_its_settings_then_runs_the_trained_model()
         "python -m connectors.credentials /tmp/credentials.yml",
     ]
     run = " ".join(re.sub(r"\\\n", " ", script).split("exec ", 1)[1].split())
-    assert run.startswith("rasa run ")
+    # The project's server, which takes `rasa run`'s options, listening for nginx's container.
+    assert run.startswith("python -m connectors.server ")
+    assert re.search(r"--interface 0\.0\.0\.0\b", run)
     assert "--endpoints /tmp/endpoints.yml" in run and "--credentials /tmp/credentials.yml" in run
+    assert "/tmp" in tmpfs_mounts(services["rasa"]), "start.sh writes to /tmp, on a read-only filesystem"
     assert re.search(r"--model \"?\$model\"?|--model models/assistant\.tar\.gz", run)
     assert "model=" + makefile_variable("MODEL") in script  # the file `make train` writes
     if "--enable-api" in run:  # the HTTP API can replace the model or read every conversation
@@ -455,22 +603,84 @@ def test_no_password_or_token_is_written_in_the_file(services: dict[str, dict[st
         for userinfo in re.findall(r"://([^@/\s]*)@", value):  # user:password@ in a URL
             password = userinfo.partition(":")[2]
             assert not password or INTERPOLATION.fullmatch(password), f"{service}: {name} holds a password"
-    for name, service in services.items():
-        command = service.get("command") or []
-        for position, word in enumerate(command):
-            if "requirepass" in word:
-                assert word == "--requirepass", f"{name}: give redis' password as an argument of its own"
-                assert INTERPOLATION.fullmatch(command[position + 1]), f"{name}: the password is written in"
 
 
-def test_every_password_is_required_not_defaulted() -> None:
+def test_every_password_and_token_is_required_or_off_until_set() -> None:
+    """The stack's own secrets are required; a chat app's token is empty (the app off) unless
+    given. None has a default value in the file."""
     text = COMPOSE_FILE.read_text()
-    for match in INTERPOLATION.finditer(text):
-        if "PASSWORD" in match["name"]:
-            assert match["rule"] and match["rule"].startswith(":?"), match.group(0)
-    assert {match["name"] for match in INTERPOLATION.finditer(text) if "PASSWORD" in match["name"]} == set(
-        REQUIRED_SECRETS
+    secrets = [match for match in INTERPOLATION.finditer(text) if SECRET_NAME.search(match["name"])]
+    for match in secrets:
+        assert match["rule"] and (match["rule"].startswith(":?") or match["rule"] == ":-"), match.group(0)
+    assert {match["name"] for match in secrets if match["rule"].startswith(":?")} == set(REQUIRED_SECRETS)
+    assert [
+        match.group(0) for match in secrets if "PASSWORD" in match["name"] and match["rule"] == ":-"
+    ] == []
+
+
+def test_no_secret_is_ever_on_a_command_line(resolved: dict[str, dict[str, Any]]) -> None:
+    """Anyone on the host can read every process's arguments (`ps`), and `docker inspect` shows a
+    container's command and health check: secrets go in the environment, never in those."""
+    for name, service in resolved.items():
+        healthcheck = (service.get("healthcheck") or {}).get("test") or []
+        words = [*(service.get("entrypoint") or []), *(service.get("command") or []), *healthcheck]
+        shown = " ".join(as_run(word) for word in words)
+        assert [secret for secret, value in dummy_secrets().items() if value in shown] == [], name
+
+
+def test_each_secret_reaches_only_the_services_that_use_it(resolved: dict[str, dict[str, Any]]) -> None:
+    given_to = {secret: {name for name, service in resolved.items() if value in json.dumps(service)}
+                for secret, value in dummy_secrets().items()}  # fmt: skip
+    assert given_to == SECRETS_GIVEN_TO
+
+
+def test_redis_reads_its_password_from_a_file_only_its_user_can_read(
+    resolved: dict[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    """The redis container's command, run here with a stand-in redis-server that reports what it
+    was started with, and the settings folder moved into a scratch folder of the test's."""
+    shell, flag, script = map(as_run, resolved["redis"]["command"])
+    assert (shell, flag) == ("sh", "-c")
+    subprocess.run(["sh", "-n", "-c", script], check=True)
+    settings = "/run/redis/redis.conf"
+    assert settings in script and str(Path(settings).parent) in tmpfs_mounts(resolved["redis"])
+    folder = tmp_path / "run-redis"
+    folder.mkdir()
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    started = tmp_path / "started.json"
+    fake = bin_dir / "redis-server"
+    fake.write_text(
+        f"#!{sys.executable}\nimport json, sys\njson.dump(sys.argv[1:], open({str(started)!r}, 'w'))\n"
     )
+    fake.chmod(0o755)
+    environment = {"PATH": f"{bin_dir}:/usr/bin:/bin", **environment_of(resolved["redis"])}
+    subprocess.run(["sh", "-c", script.replace(str(Path(settings).parent), str(folder))],
+                   env=environment, check=True, timeout=30)  # fmt: skip
+    written = folder / Path(settings).name
+    assert json.loads(started.read_text()) == [str(written), "--save", "", "--appendonly", "no"]
+    assert written.read_text() == f"requirepass {dummy('REDIS_PASSWORD')}\n"
+    assert written.stat().st_mode & 0o777 == 0o600
+    assert environment_of(resolved["redis"])["REDISCLI_AUTH"] == dummy("REDIS_PASSWORD")  # the health check's
+
+
+def test_the_rasa_server_is_given_its_tokens_and_settings(
+    resolved: dict[str, dict[str, Any]], docker_compose: str, tmp_path: Path
+) -> None:
+    rasa, actions = environment_of(resolved["rasa"]), environment_of(resolved["action-server"])
+    assert rasa["ACTION_SERVER_TOKEN"] == actions["ACTION_SERVER_TOKEN"] == dummy("ACTION_SERVER_TOKEN")
+    assert rasa["WIDGET_SESSION_SECRET"] == dummy("WIDGET_SESSION_SECRET")
+    assert rasa["REST_API_TOKEN"] == dummy("REST_API_TOKEN")
+    assert rasa["CONVERSATION_RETENTION_DAYS"] == "30"
+    assert rasa["WIDGET_ORIGINS"] == ""  # the page nginx serves, and no other
+    # nginx, the one proxy in front, tells the Rasa servers the address it saw, as one hop.
+    assert rasa["TRUSTED_PROXIES"] == "1"
+    assert "proxy_set_header X-Forwarded-For $remote_addr;" in NGINX_CONF.read_text()
+    chosen = {"CONVERSATION_RETENTION_DAYS": "7", "WIDGET_ORIGINS": "https://a.example,https://b.example"}
+    result = run_compose(docker_compose, tmp_path, {**dummy_secrets(), **chosen}, "config")
+    assert result.returncode == 0, result.stderr
+    rasa = environment_of(yaml.safe_load(result.stdout)["services"]["rasa"])
+    assert {name: rasa[name] for name in chosen} == chosen
 
 
 # ---------------------------------------------------------------------------------------------

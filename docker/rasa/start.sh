@@ -4,7 +4,8 @@
 # The endpoints (action server, tracker store, lock store) and the channels (plus Slack and
 # Telegram when their tokens are set) are written from the environment into files only this user
 # can read, so no password or token is ever in a mounted file.
-# The HTTP API stays off: only the channels' webhooks are served (behind nginx).
+# The server is the project's (connectors/server.py), which takes `rasa run`'s options. The HTTP
+# API stays off: only the channels' webhooks are served (behind nginx).
 set -eu
 cd /app
 
@@ -16,5 +17,5 @@ fi
 
 python -m connectors.endpoints /tmp/endpoints.yml
 python -m connectors.credentials /tmp/credentials.yml
-exec rasa run --model "$model" --endpoints /tmp/endpoints.yml --credentials /tmp/credentials.yml \
-  --port 5005
+exec python -m connectors.server --model "$model" --endpoints /tmp/endpoints.yml \
+  --credentials /tmp/credentials.yml --port 5005 --interface 0.0.0.0
