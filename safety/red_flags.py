@@ -4,22 +4,35 @@ The rules live in `knowledge/red_flags.yml`, where a clinician can read and chan
 match escalates unless its sentence only asks about the trial or the medicine in general
 ("how common were headaches?"); a sentence that says it is happening to the writer, or
 someone with them, always escalates.
+
+The rules are matched on the message in plain form (`safety.normalise`), so fullwidth or bold
+letters, curly apostrophes and invisible characters inside words hide nothing; each alarm still
+points at the words as they were typed. A message can raise several flags, and every one is
+answered: `check_all` finds them all, and `urgent_reply_kind` says which wording of the urgent
+reply (`utter_urgent_help`) fits them.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from safety.normalise import normalise
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 RED_FLAGS_FILE = PROJECT_ROOT / "knowledge" / "red_flags.yml"
 CUE_KINDS = ("general_question_cues", "personal_cues", "not_now_cues", "happening_now_cues")
 SENTENCE = re.compile(r"[^.!?;\n]+")
 CLAUSE_BREAK = re.compile(r",|\b(and|but|also|btw|so|though)\b")
+SELF_HARM = "self_harm"  # the key of the one red flag whose reply needs other words
+# The `red_flag` slot value, and so the wording of `utter_urgent_help`, for a message raising
+# thoughts of self-harm and a physical emergency together (see `urgent_reply_kind`).
+SELF_HARM_AND_PHYSICAL = "self_harm_and_physical"
 
 
 class RedFlagFileError(ValueError):
@@ -89,23 +102,35 @@ class RedFlagChecker:
                 )
             )
         cues = {name: [_compile(path, name, p) for p in document.get(name) or []] for name in CUE_KINDS}
+        if SELF_HARM not in {flag.key for flag in flags}:
+            raise RedFlagFileError(f"{path}: needs the red flag {SELF_HARM!r}: its reply has its own words")
         contact = str(document.get("emergency_contact") or "").strip()
         if not contact:
             raise RedFlagFileError(f"{path}: needs an 'emergency_contact'")
         return cls(flags, cues, contact)
 
-    def check(self, text: str) -> Alarm | None:
-        """The first red flag the message raises, or None."""
-        lowered = text.lower().replace("\u2019", "'")  # lower() keeps offsets into `text`
-        for sentence in SENTENCE.finditer(lowered):
+    def check_all(self, text: str) -> list[Alarm]:
+        """Every red flag the message raises, once each: self-harm first, then in the order they
+        appear. Self-harm leads because a person who says it must hear first that they matter,
+        even when they also describe chest pain."""
+        plain = normalise(text)
+        found: dict[str, Alarm] = {}
+        for sentence in SENTENCE.finditer(plain.text):
             for flag in self.flags:
+                if flag.key in found:
+                    continue
                 match = next((m for p in flag.patterns if (m := p.search(sentence.group()))), None)
                 if match and (flag.always or not self._calm(sentence.group(), match)):
                     start, end = sentence.start() + match.start(), sentence.start() + match.end()
-                    while end < len(text) and text[end].isalnum():  # finish the word: "swell|ing"
+                    while end < len(plain.text) and plain.text[end].isalnum():  # finish the word: "swell|ing"
                         end += 1
-                    return Alarm(flag, start, end)
-        return None
+                    found[flag.key] = Alarm(flag, *plain.original_span(start, end))
+        return sorted(found.values(), key=lambda alarm: (alarm.flag.key != SELF_HARM, alarm.start))
+
+    def check(self, text: str) -> Alarm | None:
+        """The red flag the reply must answer first, or None: the first of `check_all`."""
+        alarms = self.check_all(text)
+        return alarms[0] if alarms else None
 
     def _calm(self, sentence: str, match: re.Match) -> bool:
         """Whether a red-flag match only asks in general, about what to watch for, or about
@@ -138,3 +163,20 @@ def _clause_around(sentence: str, match: re.Match) -> str:
             end = cut.start()
             break
     return sentence[start:end]
+
+
+def urgent_reply_kind(alarms: Sequence[Alarm]) -> str | None:
+    """The value of the `red_flag` slot that picks the wording of `utter_urgent_help` for these
+    alarms (as `check_all` returns them): `SELF_HARM_AND_PHYSICAL` when thoughts of self-harm
+    come with a physical emergency, so one reply answers both, self-harm first; otherwise the
+    first flag's key ("self_harm" has its own wording, every physical flag the default one).
+    None when nothing was raised: there is no urgent reply to give.
+
+    The one place this is decided: the NLU component and the gate that answers emergencies
+    when Rasa is down both call it."""
+    keys = [alarm.flag.key for alarm in alarms]
+    if not keys:
+        return None
+    if SELF_HARM in keys and len(keys) > 1:
+        return SELF_HARM_AND_PHYSICAL
+    return keys[0]
