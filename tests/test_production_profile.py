@@ -6,6 +6,11 @@ Redis lock store, one action server answering from a PostgreSQL knowledge store.
   answered once, correctly, and kept in order.
 - When the knowledge database goes away mid-conversation the patient is told "I can't look that
   up right now", the assistant does not crash, and it answers normally once the database is back.
+- When the conversation database goes away mid-conversation, a follow-up still knows what was
+  asked before, an emergency gets the urgent reply, the outage is logged once each way, and once
+  the database is back every message of the outage is in its record, once.
+- When Redis (the conversation locks) goes away, new and existing conversations are answered and
+  an emergency gets the urgent reply.
 
 PostgreSQL and Redis must be running (see tests/services.py): without them these tests fail.
 """
@@ -15,6 +20,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,9 +33,11 @@ from sqlalchemy.engine import make_url
 from actions.answers import STORE_UNAVAILABLE, compose_answer
 from actions.loader import DEFAULT_KNOWLEDGE_DIR, load_knowledge
 from actions.store import KnowledgeStore
-from tests.helpers import texts
+from connectors.tracker_store import PROBE_SECONDS
+from tests.helpers import rendered, texts
 from tests.live_bot import LiveBot, ServerProcess, action_server, rasa_server
 from tests.services import scratch_database, set_connections_allowed
+from tests.test_lock_store import RedisServer
 
 OPENING = "Hello. I'm an automated assistant"
 _conversations = itertools.count()
@@ -54,6 +62,7 @@ class ProductionStack:
     servers: list[ServerProcess]
     bots: list[LiveBot]
     actions: ServerProcess
+    action_url: str
     tracker_url: str
     knowledge_url: str
     postgres_url: str
@@ -113,7 +122,13 @@ def stack(
             for server in running:
                 server.wait()
             yield ProductionStack(
-                servers, [bot for _, bot in pairs], actions, tracker_url, knowledge_url, postgres_url
+                servers,
+                [bot for _, bot in pairs],
+                actions,
+                action_url,
+                tracker_url,
+                knowledge_url,
+                postgres_url,
             )
         finally:
             for server in reversed(running):
@@ -222,8 +237,8 @@ def test_the_knowledge_database_going_away_mid_conversation(stack: ProductionSta
     database = make_url(stack.knowledge_url).database
     set_connections_allowed(stack.postgres_url, database, allowed=False)
     try:
-        assert texts(bot.say(sender, "and on interferon?")) == [STORE_UNAVAILABLE]
-        assert texts(stack.bots[1].say(sender, "what does relapse mean?")) == [STORE_UNAVAILABLE]
+        assert texts(bot.say(sender, "and on interferon?")) == [rendered(STORE_UNAVAILABLE)]
+        assert texts(stack.bots[1].say(sender, "what does relapse mean?")) == [rendered(STORE_UNAVAILABLE)]
         # Emergencies never need the database.
         urgent = texts(bot.say(sender, "I suddenly can't breathe"))
         assert len(urgent) == 1 and "emergency" in urgent[0] and "call" in urgent[0], urgent
@@ -241,4 +256,88 @@ def test_the_stack_really_shares_its_stores(stack: ProductionStack) -> None:
     """Guard against a passing run that quietly used in-memory stores."""
     for server in stack.servers:
         written = Path(server.command[server.command.index("--endpoints") + 1]).read_text()
-        assert "type: sql" in written and "type: connectors.lock_store.SharedRedisLockStore" in written
+        assert "type: connectors.tracker_store.SharedTrackerStore" in written
+        assert "type: connectors.lock_store.SharedRedisLockStore" in written
+
+
+def is_urgent_reply(said: list[str]) -> bool:
+    return len(said) == 1 and "emergency" in said[0] and "call" in said[0]
+
+
+def logged_since(server: ServerProcess, start: int) -> str:
+    return server.log.read_text()[start:]
+
+
+def test_the_conversation_database_going_away_mid_conversation(stack: ProductionStack) -> None:
+    """Rasa's own SQL store, behind its fail-safe wrapper, carries on with an empty conversation:
+    the follow-up is answered as a new question and the outage's messages are never stored."""
+    sender = new_conversation()
+    bot, server = stack.bots[0], stack.servers[0]
+    first = "how many people relapsed on alemtuzumab?"
+    assert without_notice(bot.say(sender, first)) == stack.expected("relapse", "alemtuzumab", first=True)
+    log_start = len(server.log.read_text())
+
+    database = make_url(stack.tracker_url).database
+    set_connections_allowed(stack.postgres_url, database, allowed=False)
+    try:
+        follow_up = texts(bot.say(sender, "and on interferon?"))
+        assert follow_up == stack.expected("relapse", "interferon beta-1a")
+        assert is_urgent_reply(texts(bot.say(sender, "I suddenly can't breathe")))
+        newcomer = texts(stack.bots[1].say(new_conversation(), "hello"))
+        assert newcomer and newcomer[0].startswith(OPENING)
+    finally:
+        set_connections_allowed(stack.postgres_url, database, allowed=True)
+
+    # Written back by the next message the server handles, or by its own flush soon after.
+    time.sleep(PROBE_SECONDS + 0.5)
+    bot.say(new_conversation(), "hello")
+    deadline = time.monotonic() + 60
+    while len(user_turns(stack.events(sender))) < 3 and time.monotonic() < deadline:
+        time.sleep(1)
+    turns = user_turns(stack.events(sender))
+    assert [said for said, _ in turns] == [first, "and on interferon?", "I suddenly can't breathe"]
+    assert turns[1][1] == follow_up
+
+    logged = logged_since(server, log_start)
+    assert logged.count("The conversation database cannot be reached") == 1, logged[-3000:]
+    assert "The conversation database is back" in logged and "conversations written back" in logged
+    assert "and on interferon?" not in logged and "can't breathe" not in logged
+
+
+def test_with_redis_down_every_patient_is_still_answered(stack: ProductionStack, tmp_path: Path) -> None:
+    """A Rasa server of its own, locking conversations in a Redis that this test stops: Rasa's own
+    lock store would fail every message, the emergency included, with no reply."""
+    redis_server = RedisServer(tmp_path).start()
+    stores = {
+        "TRACKER_STORE_URL": stack.tracker_url,
+        "LOCK_STORE_URL": redis_server.url,
+        "LOCK_STORE_KEY_PREFIX": f"test{uuid.uuid4().hex[:8]}",
+    }
+    server, bot = rasa_server(tmp_path, stack.action_url, name="rasa-own-redis", stores=stores)
+    try:
+        server.start().wait()
+        existing = new_conversation()
+        first = "how many people relapsed on alemtuzumab?"
+        assert without_notice(bot.say(existing, first)) == stack.expected(
+            "relapse", "alemtuzumab", first=True
+        )
+
+        redis_server.stop()
+        assert texts(bot.say(existing, "and on interferon?")) == stack.expected(
+            "relapse", "interferon beta-1a"
+        )
+        newcomer = texts(bot.say(new_conversation(), "hello"))
+        assert newcomer and newcomer[0].startswith(OPENING)
+        assert is_urgent_reply(texts(bot.say(existing, "I suddenly can't breathe")))
+
+        redis_server.start()
+        time.sleep(PROBE_SECONDS + 0.5)
+        assert texts(bot.say(existing, "how many got infections on interferon?")) == stack.expected(
+            "infections", "interferon beta-1a"
+        )
+        logged = server.log.read_text()
+        assert logged.count("Redis (the conversation locks) cannot be reached") == 1, logged[-3000:]
+        assert "Redis (the conversation locks) is back" in logged
+    finally:
+        server.stop()
+        redis_server.stop()
