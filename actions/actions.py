@@ -138,7 +138,7 @@ class ActionAnswerQuestion(Action):
             messages, treatment_name, trial_keys, buttons = await read_store(answer)
         except StoreUnavailable:
             logger.exception("Could not answer %r from the knowledge store", topic)
-            dispatcher.utter_message(text=STORE_UNAVAILABLE)
+            dispatcher.utter_message(response=STORE_UNAVAILABLE)
             return [SlotSet("topic", topic)]
 
         if messages is None:
@@ -169,7 +169,7 @@ class ActionDefineTerm(Action):
             messages = await read_store(lambda store: define_term(store, words))
         except StoreUnavailable:
             logger.exception("Could not look up a glossary word")
-            dispatcher.utter_message(text=STORE_UNAVAILABLE)
+            dispatcher.utter_message(response=STORE_UNAVAILABLE)
             return []
         for text in messages:
             dispatcher.utter_message(text=text)

@@ -16,10 +16,8 @@ from actions.models import Arm, Endpoint, OtherTrial, Result, Source, Treatment,
 from actions.phrasing import sentence
 from actions.store import KnowledgeStore
 
-STORE_UNAVAILABLE = (
-    "Sorry, I can't look that up right now. Please try again in a few minutes. If your question "
-    "is about your own health, please contact your MS nurse or neurologist."
-)
+# A domain response, as the Rasa server also says it when the action server cannot be reached.
+STORE_UNAVAILABLE = "utter_cannot_look_up"
 NO_KNOWLEDGE = (
     "Sorry, I don't have checked facts on that, so I won't guess. You can ask me about relapses, "
     "disability, side effects, monitoring, or how the trial was run."

@@ -29,7 +29,7 @@ OUT_OF_SCOPE = (
 LIKELY_TOPICS_SHOWN = 3
 
 NOT_SURE = "Sorry, I'm not sure what you mean. Did you mean one of these?"
-URGENT_HELP_IF_NEEDED = "If you need urgent help, please {emergency_contact} now."
+URGENT_HELP_IF_NEEDED = "utter_urgent_help_if_needed"  # a domain response: the server fills in the number
 SAY_IT_ANOTHER_WAY = (
     "Sorry, I still don't understand. Could you say it another way, in a few words? "
     "For example: how many people had relapses on alemtuzumab?"
@@ -70,8 +70,7 @@ class ActionAskWhichTopic(Action):
                 dispatcher.utter_message(text=message)
             return []
         if model_suspects_an_emergency(tracker):
-            contact = tracker.get_slot("emergency_contact")
-            dispatcher.utter_message(text=URGENT_HELP_IF_NEEDED.format(emergency_contact=contact))
+            dispatcher.utter_message(response=URGENT_HELP_IF_NEEDED)
         likely = likely_topics(tracker) or MAIN_TOPICS
         offer_topics(dispatcher, tracker, NOT_SURE, [*topic_buttons(likely), SOMETHING_ELSE])
         return []

@@ -4,7 +4,6 @@ that offers the main topics."""
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -17,12 +16,11 @@ from actions.topics import MAIN_TOPICS, offer_topics, topic_buttons
 
 logger = logging.getLogger(__name__)
 
-EMERGENCY_CONTACT_VARIABLE = "EMERGENCY_CONTACT"
-WHO_I_AM = "Hello. I'm an automated assistant, not a doctor or nurse, and I can't give medical advice."
-WHAT_I_KEEP = (
-    "The messages in this chat are kept on the server that runs me, so that I can follow the "
-    "conversation. Please don't share your name or other personal details."
-)
+# The opening notice is a domain response: the Rasa server sends the same one when the action
+# server cannot be reached (connectors.processor), and fills in what only it knows: what is kept
+# of the conversation and for how long (connectors.responses). This action adds the years of the
+# sources, from the store.
+OPENING_NOTICE = "utter_opening_notice"
 
 GREETING = (
     "Hello! I explain the results of trials in relapsing MS. They compared alemtuzumab (Lemtrada) "
@@ -30,23 +28,17 @@ GREETING = (
     "check-ups, or the trials themselves. What would you like to know?"
 )
 
-FIGURES_FROM = "My figures come from published trial results and safety information"
 
-
-def where_figures_come_from(store: KnowledgeStore) -> str:
+def figure_years(store: KnowledgeStore) -> str:
+    """When the figures' sources were published, as the notice says it (" from 2012 to 2020")."""
     years = sorted({source.published[:4] for source in store.sources_of_figures()})
     if not years:
-        return f"{FIGURES_FROM}."
-    span = years[0] if len(years) == 1 else f"{years[0]} to {years[-1]}"
-    return f"{FIGURES_FROM} from {span}. Ask me where they come from to see each source."
-
-
-def opening_notice(where: str | None) -> str:
-    return " ".join(part for part in (WHO_I_AM, where, WHAT_I_KEEP) if part)
+        return ""
+    return f" from {years[0]}" if len(years) == 1 else f" from {years[0]} to {years[-1]}"
 
 
 class ActionSessionStart(Action):
-    """Starts a conversation with the notice, and the emergency wording this deployment uses."""
+    """Starts a conversation with the notice, naming the years its figures were published."""
 
     def name(self) -> str:
         return "action_session_start"
@@ -57,16 +49,12 @@ class ActionSessionStart(Action):
         events: list[EventType] = [SessionStarted()]
         # Overriding this action turns off Rasa's own carrying-over of slots, so do it here.
         events.extend(SlotSet(name, value) for name, value in tracker.slots.items() if value is not None)
-        emergency_contact = os.environ.get(EMERGENCY_CONTACT_VARIABLE, "").strip()
-        if emergency_contact:
-            events.append(SlotSet("emergency_contact", emergency_contact))
-
         try:
-            where = await read_store(where_figures_come_from)
+            years = await read_store(figure_years)
         except StoreUnavailable:
             logger.exception("Could not read the sources for the opening notice")
-            where = f"{FIGURES_FROM}."
-        dispatcher.utter_message(text=opening_notice(where))
+            years = ""
+        dispatcher.utter_message(response=OPENING_NOTICE, figure_years=years)
         events.append(ActionExecuted("action_listen"))
         return events
 

@@ -35,7 +35,7 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 
 from safety.language import LANGUAGES_FILE, LanguageCheck
-from safety.red_flags import RED_FLAGS_FILE, Alarm, RedFlagChecker, urgent_reply_kind
+from safety.red_flags import Alarm, RedFlagChecker, red_flags_file, urgent_reply_kind
 
 RED_FLAG_INTENT = "red_flag"
 NOT_ENGLISH_INTENT = "not_english"
@@ -85,7 +85,7 @@ class RedFlagDetector(GraphComponent, IntentClassifier):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> RedFlagDetector:
-        red_flags = config.get("red_flags_file") or os.environ.get("RED_FLAGS_FILE") or RED_FLAGS_FILE
+        red_flags = config.get("red_flags_file") or red_flags_file()
         languages = config.get("languages_file") or os.environ.get("LANGUAGES_FILE") or LANGUAGES_FILE
         return cls(RedFlagChecker.from_file(Path(red_flags)), LanguageCheck.from_file(Path(languages)))
 

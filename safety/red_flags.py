@@ -14,9 +14,11 @@ reply (`utter_urgent_help`) fits them.
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,7 @@ from safety.normalise import normalise
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 RED_FLAGS_FILE = PROJECT_ROOT / "knowledge" / "red_flags.yml"
+RED_FLAGS_FILE_VARIABLE = "RED_FLAGS_FILE"
 CUE_KINDS = ("general_question_cues", "personal_cues", "not_now_cues", "happening_now_cues")
 SENTENCE = re.compile(r"[^.!?;\n]+")
 CLAUSE_BREAK = re.compile(r",|\b(and|but|also|btw|so|though)\b")
@@ -180,3 +183,15 @@ def urgent_reply_kind(alarms: Sequence[Alarm]) -> str | None:
     if SELF_HARM in keys and len(keys) > 1:
         return SELF_HARM_AND_PHYSICAL
     return keys[0]
+
+
+def red_flags_file(environment: Mapping[str, str] = os.environ) -> Path:
+    """The rules this process checks with: `$RED_FLAGS_FILE`, else the project's file."""
+    return Path(environment.get(RED_FLAGS_FILE_VARIABLE) or RED_FLAGS_FILE)
+
+
+@lru_cache(maxsize=1)
+def red_flag_checker() -> RedFlagChecker:
+    """The rules, read once per process: the NLU component, the gate that answers emergencies
+    before Rasa runs, and the emergency number in every reply all use the same file."""
+    return RedFlagChecker.from_file(red_flags_file())

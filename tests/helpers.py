@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -48,8 +49,40 @@ def run_action(action: Action, tracker: Tracker) -> tuple[list[dict[str, Any]], 
     return dispatcher.messages, events
 
 
+# The keys rasa_sdk's dispatcher gives every message; any other key of a message that names a
+# response is a value to fill that response with.
+DISPATCHER_KEYS = {"text", "buttons", "elements", "custom", "template", "response", "image", "attachment"}
+
+
+@lru_cache(maxsize=1)
+def server_responses() -> Any:
+    """The Rasa server's response generator, with the domain's responses and its fixed replies,
+    filled in as the server fills them (the default emergency number, 30 days kept, in memory)."""
+    import yaml
+
+    from connectors.responses import ServerResponses
+
+    domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
+    return ServerResponses(responses=domain["responses"])
+
+
+def rendered(response: str, channel: str = "rest", slots: dict[str, Any] | None = None, **values: Any) -> str:
+    """A response's text as the Rasa server sends it, given the conversation's slots and the
+    values an action sent with it."""
+    return server_responses().generate_from_slots(response, slots or {}, channel, **values)["text"]
+
+
 def texts(messages: list[dict[str, Any]]) -> list[str]:
-    return [message["text"] for message in messages if message.get("text")]
+    """What the patient reads: each message's text, or the response it names, as the server
+    renders it."""
+    said = []
+    for message in messages:
+        if message.get("text"):
+            said.append(message["text"])
+        elif message.get("response"):
+            values = {key: value for key, value in message.items() if key not in DISPATCHER_KEYS}
+            said.append(rendered(message["response"], **values))
+    return said
 
 
 def every_answer(knowledge_url: str) -> list[tuple[str, str]]:
@@ -60,7 +93,7 @@ def every_answer(knowledge_url: str) -> list[tuple[str, str]]:
 
     from actions import advice, answers, fallback, session
     from actions.models import OtherTrial, Treatment
-    from actions.session import opening_notice, where_figures_come_from
+    from actions.session import OPENING_NOTICE, figure_years
     from actions.store import KnowledgeStore
 
     found: list[tuple[str, str]] = []
@@ -79,11 +112,11 @@ def every_answer(knowledge_url: str) -> list[tuple[str, str]]:
         for term in store.glossary_words():
             found.extend((f"glossary / {term}", text) for text in answers.define_term(store, [term]))
         found.extend(("glossary / unknown word", t) for t in answers.define_term(store, ["zorblax"]))
-        found.append(("opening notice", opening_notice(where_figures_come_from(store))))
+        found.append(("opening notice", rendered(OPENING_NOTICE, figure_years=figure_years(store))))
         for other in store.session.execute(select(OtherTrial)).scalars():
             found.extend((f"other trial / {other.name}", t) for t in answers.not_covered_trial(store, other))
     fixed = {
-        "answers": ("STORE_UNAVAILABLE", "NO_KNOWLEDGE", "TALK_TO_YOUR_TEAM", "COMPARE_WITHIN_TRIALS"),
+        "answers": ("NO_KNOWLEDGE", "TALK_TO_YOUR_TEAM", "COMPARE_WITHIN_TRIALS"),
         "advice": ("CANNOT_DECIDE", "FACTS_FOLLOW", "NO_FACTS", "DO_NOT_CHANGE"),
         "fallback": ("NOT_SURE", "SAY_IT_ANOTHER_WAY", "WHAT_I_CAN_ANSWER", "OUT_OF_SCOPE"),
         "session": ("GREETING",),
@@ -95,11 +128,19 @@ def every_answer(knowledge_url: str) -> list[tuple[str, str]]:
 
 
 def domain_texts(domain: dict) -> list[tuple[str, str]]:
-    """Every text in the domain's responses and buttons, with slots filled by their defaults."""
-    defaults = {name: slot.get("initial_value") for name, slot in domain["slots"].items()}
+    """Every text in the domain's responses and the server's fixed replies, every variant, as the
+    server renders them on each channel it treats apart, with their buttons' titles."""
+    from connectors.responses import fixed_replies
+
+    every = {**domain["responses"], **fixed_replies()}
     found = []
-    for name, variants in domain["responses"].items():
+    for name, variants in every.items():
         for variant in variants:
-            found.append((name, variant.get("text", "").format(**defaults)))
+            slots = {condition["name"]: condition["value"] for condition in variant.get("condition", [])}
+            for channel in ("rest", "socketio", "slack", "telegram"):
+                if variant.get("channel") not in (None, channel):
+                    continue
+                text = server_responses().generate_from_slots(name, slots, channel, platform="Slack")["text"]
+                found.append((f"{name} ({channel})", text))
             found.extend((f"{name} button", button["title"]) for button in variant.get("buttons", []))
     return found

@@ -15,7 +15,7 @@ from actions.database import DB_URL_VARIABLE
 from actions.fallback import SAY_IT_ANOTHER_WAY
 from actions.phrasing import capitalised, in_every_hundred, number
 from actions.store import KnowledgeStore
-from tests.helpers import PROJECT_ROOT, run_action, texts, tracker_from
+from tests.helpers import PROJECT_ROOT, rendered, run_action, texts, tracker_from
 
 DOMAIN = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
 QUESTION_INTENTS = [
@@ -238,8 +238,8 @@ def test_a_store_that_is_down_gets_a_graceful_reply_not_a_crash(
     monkeypatch.setenv(DB_URL_VARIABLE, url.format(tmp=tmp_path))
     for action, intent in ((answer, "ask_relapse"), (define, "ask_definition")):
         messages, _ = run_action(action, tracker_from(intent, "relapse"))
-        assert texts(messages) == [STORE_UNAVAILABLE]
-        assert "can't look that up right now" in STORE_UNAVAILABLE
+        assert texts(messages) == [rendered(STORE_UNAVAILABLE)]
+        assert "can't look that up right now" in rendered(STORE_UNAVAILABLE)
 
 
 def test_figures_are_said_as_stored_and_as_natural_frequencies() -> None:

@@ -549,10 +549,14 @@ def test_the_rasa_server_keeps_conversations_and_locks_in_the_shared_stores(
     )
     assert result.returncode == 0, result.stderr
     endpoints = yaml.safe_load(output.read_text())
-    assert endpoints["action_endpoint"] == {"url": "http://action-server:5055/webhook"}
+    assert endpoints["action_endpoint"] == {
+        "url": "http://action-server:5055/webhook",
+        "headers": {"Authorization": f"Bearer {dummy('ACTION_SERVER_TOKEN')}"},
+    }
     assert endpoints["tracker_store"] | {"password": "hidden"} == {
-        "type": "sql", "dialect": "postgresql", "db": "rasa", "url": "postgres", "port": 5432,
-        "username": "rasa", "password": "hidden",
+        "type": "connectors.tracker_store.SharedTrackerStore", "dialect": "postgresql", "db": "rasa",
+        "url": "postgres", "port": 5432, "username": "rasa", "password": "hidden",
+        "query": {"connect_timeout": "3"},
     }  # fmt: skip
     assert endpoints["tracker_store"]["password"] == dummy("RASA_DB_PASSWORD")
     lock_store = endpoints["lock_store"]
@@ -743,7 +747,10 @@ def test_the_rasa_container_is_given_the_model_its_code_and_its_settings(
         "/app/models": "./models",
         "/app/connectors": "./connectors",
         "/app/safety": "./safety",
-        "/app/knowledge/red_flags.yml": "./knowledge/red_flags.yml",  # where safety/ looks for it
+        # Where safety/ and connectors/ look for them.
+        "/app/knowledge/red_flags.yml": "./knowledge/red_flags.yml",
+        "/app/knowledge/languages.yml": "./knowledge/languages.yml",
+        "/app/knowledge/fixed_replies.yml": "./knowledge/fixed_replies.yml",
         "/app/credentials.yml": "./credentials.yml",
         "/app/endpoints.yml": "./endpoints.yml",
         "/app/docker/rasa/start.sh": "./docker/rasa/start.sh",

@@ -4,9 +4,10 @@ store, and no trial figure is written into the domain's responses or the Python 
 A number "exists in the store" when a row holds it, in a numeric field or in its text. A
 percentage may also be said as whole people in every 100 (46.7% as "about 47 in every 100"),
 and a yearly rate per person as events for every 100 people (0.26 as "about 26"): both are
-recomputed here independently of the phrasing code. The one other number a message may hold
-is in the emergency contact ("call 999, 112 or 911"), which is the deployment's configuration
-(`emergency_contact` in the domain, or $EMERGENCY_CONTACT), not a figure.
+recomputed here independently of the phrasing code. The other numbers a message may hold are
+the deployment's configuration, not figures: the emergency contact ("call 999, 112 or 911", from
+knowledge/red_flags.yml or $EMERGENCY_CONTACT) and the days a conversation is kept
+($CONVERSATION_RETENTION_DAYS), both filled in by the Rasa server.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from sqlalchemy import inspect, select
 
 from actions.models import Base, Comparison, Result, Trial
 from actions.store import KnowledgeStore
+from connectors.conversations import retention_days
+from connectors.responses import emergency_contact, fixed_replies
 from tests.helpers import PROJECT_ROOT, every_answer
 from tests.stories import plain_text, test_conversations
 
@@ -67,7 +70,9 @@ def stored_numbers(knowledge_url: str) -> set[Decimal]:
                     elif row.unit == "per person per year":
                         numbers.add(whole(row.value * 100))
     numbers.add(Decimal(100))  # "in every 100 people"
-    numbers.update(numbers_in(DOMAIN["slots"]["emergency_contact"]["initial_value"]))
+    # Not trial figures: the default emergency numbers, and how many days a conversation is kept.
+    numbers.update(numbers_in(emergency_contact()))
+    numbers.add(Decimal(retention_days()))
     return numbers
 
 
@@ -76,9 +81,9 @@ def ungrounded(texts: Iterable[str], stored: set[Decimal]) -> list[tuple[str, st
 
 
 def raw_domain_texts() -> list[str]:
-    """The responses as written in domain.yml, before any slot is filled in."""
+    """The responses as written in domain.yml and the fixed replies, before anything is filled in."""
     found = []
-    for variants in DOMAIN["responses"].values():
+    for variants in [*DOMAIN["responses"].values(), *fixed_replies().values()]:
         for variant in variants:
             found.append(variant.get("text", ""))
             found.extend(button["title"] for button in variant.get("buttons", []))

@@ -13,8 +13,8 @@ import yaml
 from actions.actions import ActionAnswerQuestion
 from actions.advice import CANNOT_DECIDE, DO_NOT_CHANGE, NO_FACTS, ActionPersonalAdvice
 from actions.database import DB_URL_VARIABLE
-from actions.session import EMERGENCY_CONTACT_VARIABLE, ActionSessionStart
-from tests.helpers import PROJECT_ROOT, run_action, texts, tracker_from
+from actions.session import ActionSessionStart
+from tests.helpers import PROJECT_ROOT, rendered, run_action, texts, tracker_from
 
 FIGURE = re.compile(r"\d+(\.\d+)?\s*%|\bin every \d+")
 DOMAIN = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
@@ -73,10 +73,7 @@ def test_there_was_no_placebo_group_and_the_answer_says_what_was_compared(use_st
     assert "The trial compared alemtuzumab 12 mg with interferon beta-1a." in texts(messages)[0]
 
 
-def session_start(
-    monkeypatch: pytest.MonkeyPatch, slots=None, contact: str = ""
-) -> tuple[list[str], list[dict]]:
-    monkeypatch.setenv(EMERGENCY_CONTACT_VARIABLE, contact)
+def session_start(monkeypatch: pytest.MonkeyPatch, slots=None) -> tuple[list[str], list[dict]]:
     messages, events = run_action(ActionSessionStart(), tracker_from("session_start", slots=slots))
     return texts(messages), events
 
@@ -86,7 +83,8 @@ def test_every_conversation_opens_with_the_notice(use_store, monkeypatch: pytest
     assert "automated assistant, not a doctor or nurse" in notice
     assert "can't give medical advice" in notice
     assert "from 2012 to 2020" in notice
-    assert "kept on the server" in notice and "don't share your name" in notice
+    assert "keep this conversation" in notice and "don't share your name" in notice
+    assert "at most 30 days" in notice and 'type "delete this conversation"' in notice
     assert events[0]["event"] == "session_started" and events[-1]["name"] == "action_listen"
 
 
@@ -98,14 +96,17 @@ def test_the_notice_still_opens_the_conversation_when_the_store_is_down(
     assert "automated assistant" in notice and "published trial results" in notice
 
 
-def test_the_emergency_wording_comes_from_the_environment(use_store, monkeypatch: pytest.MonkeyPatch) -> None:
-    _, events = session_start(monkeypatch, contact="call 000 (Australia)")
-    assert {
-        "event": "slot",
-        "name": "emergency_contact",
-        "value": "call 000 (Australia)",
-        "timestamp": None,
-    } in events
+def test_the_emergency_wording_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Filled in by the Rasa server itself, so it is right even when the action server is down."""
+    from connectors.responses import ServerResponses
+
+    monkeypatch.setenv("EMERGENCY_CONTACT", "call 000 (Australia)")
+    responses = ServerResponses(responses=DOMAIN["responses"])
+    for kind in ("self_harm", "self_harm_and_physical", "chest_pain"):
+        urgent = responses.generate_from_slots("utter_urgent_help", {"red_flag": kind}, "rest")["text"]
+        assert "Please call 000 (Australia) now" in urgent
+    for reply in ("utter_cannot_look_up", "utter_message_too_long", "utter_english_only"):
+        assert "please call 000 (Australia) now" in responses.generate_from_slots(reply, {}, "rest")["text"]
 
 
 def test_slots_carry_over_into_a_new_session(use_store, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -124,10 +125,7 @@ def test_the_urgent_reply_has_a_default_and_a_self_harm_wording() -> None:
     ]
     assert len(default) == 1 and len(self_harm) == 1
     assert "{emergency_contact}" in default[0]["text"] and "{emergency_contact}" in self_harm[0]["text"]
-    assert (
-        DOMAIN["slots"]["emergency_contact"]["initial_value"]
-        == "call 999, 112 or 911, or your local emergency number"
-    )
+    assert rendered("utter_urgent_help").count("call 999, 112 or 911, or your local emergency number") == 1
 
 
 def test_when_unsure_the_likely_topics_are_offered_as_buttons_and_no_figure_is_given() -> None:
@@ -263,15 +261,16 @@ def test_when_the_model_suspects_an_emergency_no_rule_confirms_the_fallback_says
 
     from actions.fallback import NOT_SURE, ActionAskWhichTopic
 
-    tracker = tracker_from(
-        "nlu_fallback", "i feel really strange and weird", slots={"emergency_contact": "call 999"}
-    )
+    tracker = tracker_from("nlu_fallback", "i feel really strange and weird")
     ranking = [{"name": "nlu_fallback", "confidence": 0.6}, {"name": "red_flag", "confidence": 0.6}]
     tracker = Tracker.from_dict(
         {**tracker.current_state(), "latest_message": {**tracker.latest_message, "intent_ranking": ranking}}
     )
     messages, _ = run_action(ActionAskWhichTopic(), tracker)
-    assert texts(messages) == ["If you need urgent help, please call 999 now.", NOT_SURE]
+    assert texts(messages) == [
+        "If you need urgent help, please call 999, 112 or 911, or your local emergency number now.",
+        NOT_SURE,
+    ]
 
 
 def test_a_question_outside_the_trial_gets_an_honest_no_and_a_way_on() -> None:
