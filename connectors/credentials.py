@@ -3,9 +3,9 @@ the environment. Tokens come from the environment only and are never written int
 
 Usage: python -m connectors.credentials [--terminal] OUTPUT_FILE
 
-`--terminal` also opens a chat in the terminal, as `rasa shell` does: Rasa's `cmdline` channel
-takes the place of `rest` (it serves the same POST /webhooks/rest/webhook), so one Rasa server
-answers the terminal, the website widget and programs.
+`--terminal` also opens a chat in the terminal, as `rasa shell` does: the terminal channel takes
+the place of REST (it serves the same POST /webhooks/rest/webhook), so one Rasa server answers
+the terminal, the website widget and programs.
 
 | variable | needed for |
 |---|---|
@@ -28,7 +28,9 @@ BASE_CREDENTIALS = PROJECT_ROOT / "credentials.yml"
 SLACK = "connectors.slack.SlackInput"
 TELEGRAM = "connectors.telegram.TelegramInput"
 SOCKETIO = "connectors.socketio.SocketIOInput"
-CHANNEL_NAMES = {"rest": "REST", "cmdline": "terminal chat + REST", SOCKETIO: "website widget (socket.io)",
+REST = "connectors.rest.RestInput"
+TERMINAL = "connectors.rest.TerminalInput"
+CHANNEL_NAMES = {REST: "REST", TERMINAL: "terminal chat + REST", SOCKETIO: "website widget (socket.io)",
                  SLACK: "Slack", TELEGRAM: "Telegram"}  # fmt: skip
 
 
@@ -36,7 +38,7 @@ def credentials(environment: Mapping[str, str], terminal: bool = False) -> dict[
     """The base channels, and Slack and Telegram when the environment has their settings."""
     found: dict[str, Any] = yaml.safe_load(BASE_CREDENTIALS.read_text()) or {}
     if terminal:
-        found = {("cmdline" if name == "rest" else name): settings for name, settings in found.items()}
+        found = {(TERMINAL if name == REST else name): settings for name, settings in found.items()}
     if environment.get("SLACK_BOT_TOKEN") and environment.get("SLACK_SIGNING_SECRET"):
         found[SLACK] = {
             "slack_token": environment["SLACK_BOT_TOKEN"],

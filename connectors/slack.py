@@ -2,9 +2,10 @@
 
 Deployments use other Slack hosts (GovSlack), and tests use a fake one on loopback, so the API
 base URL is a setting (`api_base_url`). A request that is not signed with the app's signing
-secret is refused with 401 before anything else, and a retry from Slack (any request carrying
-`X-Slack-Retry-Num`) is acknowledged without being processed again: the first delivery is
-already being answered, and a second answer would confuse the person.
+secret is refused with 401 before anything else, and an event Slack delivers again (a retry,
+because the first answer took longer than Slack's 3 seconds) is acknowledged without being
+processed again: the first delivery is already being answered, and a second answer would confuse
+the person. A retry of a delivery that never arrived is answered.
 
 A signature stays valid for five minutes, so a signed request sent again (replayed by whoever
 saw it, or delivered twice) would be answered again: Rasa 3.6 does not look at the Events API's
@@ -35,6 +36,7 @@ from sanic.request import Request
 from slack_sdk.web.async_client import AsyncWebClient
 
 from connectors.endpoints import redis_lock_store
+from connectors.gate import through_the_gate
 
 logger = logging.getLogger(__name__)
 SLACK_API = "https://slack.com/api/"
@@ -171,7 +173,9 @@ class SlackInput(RasaSlackInput):
         )
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        slack_webhook = super().blueprint(on_new_message)
+        gated, remember_app = through_the_gate(on_new_message)
+        slack_webhook = super().blueprint(gated)
+        slack_webhook.listener("before_server_start")(remember_app)
 
         @slack_webhook.middleware("request")
         async def check_before_handling(request: Request) -> response.HTTPResponse | None:
@@ -182,15 +186,16 @@ class SlackInput(RasaSlackInput):
                 return response.text(
                     "Not signed with this app's signing secret.", status=HTTPStatus.UNAUTHORIZED
                 )
-            if request.headers.get(self.retry_num_header):
+            event_id = _event_id(request)
+            if event_id is not None and not await self.seen_events.first_delivery(event_id):
+                logger.info("Slack event %s delivered again, acknowledged, not answered again", event_id)
+                return response.text("", status=HTTPStatus.OK, headers={"X-Slack-No-Retry": "1"})
+            if event_id is None and request.headers.get(self.retry_num_header):
+                # Not an event callback (a button press, say): nothing to tell a retry apart by.
                 logger.info(
                     "Slack retry #%s acknowledged, not answered again", request.headers[self.retry_num_header]
                 )
                 return response.text("", status=HTTPStatus.OK, headers={"X-Slack-No-Retry": "1"})
-            event_id = _event_id(request)
-            if event_id is not None and not await self.seen_events.first_delivery(event_id):
-                logger.info("Slack event %s delivered again, acknowledged, not answered again", event_id)
-                return response.text("", status=HTTPStatus.OK)
             return None
 
         return slack_webhook

@@ -1,66 +1,197 @@
-"""Rasa's socket.io channel (the website widget's), with its session persistence repaired.
+"""The website widget's channel: Rasa's socket.io channel, with conversations that only their own
+page can join.
 
-With `session_persistence: true` the widget keeps one conversation across page reloads: each new
-socket asks to join the conversation's room (`session_request`), and every answer is sent to
-that room. Rasa 3.6 calls python-socketio's `enter_room` without `await`; since python-socketio
-5.10 that is a coroutine, so the socket never joined the room and no answer ever reached the page
-(RasaHQ/rasa#13027). This subclass registers the same handler with the call awaited.
+Rasa 3.6's channel lets the page choose its conversation id, takes the id of every message from
+the message itself, and accepts sockets from any web origin. So a socket from anywhere that sent a
+victim's id received every reply to the victim and could write into the conversation. Its session
+persistence also never delivered an answer with the python-socketio it installs (it does not
+await `enter_room`; RasaHQ/rasa#13027). Here:
 
-It also refuses a message too long to be a question (the widget allows 500 characters; another
-client could send a megabyte, which ties up the model for a minute) with a short reply that
-still says how to get urgent help, and ignores a message that is not a text at all.
+- **The server issues conversations.** A page asking for a new one (`session_request` with no
+  valid id) gets a new random id and a token for it: the id and its HMAC signature under
+  `WIDGET_SESSION_SECRET` (`ConversationTokens`). The page keeps the token (in the tab's
+  sessionStorage) and shows it again after a reload; a token the server did not sign, or one for
+  a deleted conversation, just gets a new conversation.
+- **A socket speaks for one conversation:** the one its `session_request` was confirmed for. A
+  message's own `session_id` is ignored, and a socket that has not been confirmed is not heard.
+- **Only the deployment's own pages may connect:** the page's own address (as behind nginx), and
+  the origins in `WIDGET_ORIGINS` (comma-separated; `make run` gives the widget's address there).
+- **Every message goes through the gate** (`connectors.gate`), with the same length limit and
+  replies as every channel; socket.io's own packets are limited to `MAX_PACKET_BYTES`.
+- **"Delete this conversation"** (the `delete_conversation` event, or the words typed) deletes the
+  conversation on the server; the page is told (`conversation_deleted`) and starts a new one.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import logging
-import uuid
-from typing import Any, Awaitable, Callable, Dict
+import os
+import secrets
+from typing import Any, Awaitable, Callable, Dict, Mapping
 
 from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.socketio import SocketBlueprint, SocketIOOutput
 from rasa.core.channels.socketio import SocketIOInput as RasaSocketIOInput
-from sanic import Blueprint
+from sanic import Blueprint, Sanic, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from socketio import AsyncServer
+
+from connectors.gate import Gate, Outcome, Refused, message_text
 
 logger = logging.getLogger(__name__)
 
-MAX_MESSAGE_CHARACTERS = 2000
-TOO_LONG = (
-    "That message is too long for me to read. Please ask one question, in a few words. "
-    "If you need urgent help, call your local emergency number now."
-)
+SECRET_VARIABLE = "WIDGET_SESSION_SECRET"
+ORIGINS_VARIABLE = "WIDGET_ORIGINS"
+# A socket.io packet carries one message (at most 2,000 characters, up to 6 bytes each as
+# JSON-escaped text) and its event name; python-socketio's default allows a megabyte.
+MAX_PACKET_BYTES = 16 * 1024
+DELETED_EVENT = "conversation_deleted"
+DELETE_EVENT = "delete_conversation"
+CONVERSATION_PREFIX = "w"  # widget conversations are told apart from other channels' ids
+
+
+class ConversationTokens:
+    """Conversation ids the server issues, and the signed tokens the pages keep for them."""
+
+    def __init__(self, secret: bytes) -> None:
+        self.secret = secret
+
+    @classmethod
+    def from_environment(cls, environment: Mapping[str, str] = os.environ) -> ConversationTokens:
+        secret = environment.get(SECRET_VARIABLE, "").strip()
+        if not secret:
+            # Fine for one server that keeps conversations in memory (`make run`): a restart
+            # forgets them anyway. Several servers must share one secret (docker compose asks).
+            logger.info("%s is not set: widget conversations last while this server runs", SECRET_VARIABLE)
+            return cls(secrets.token_bytes(32))
+        return cls(secret.encode())
+
+    def new(self) -> tuple[str, str]:
+        """A new conversation id (32 random hex digits behind the widget's prefix) and its token."""
+        conversation = CONVERSATION_PREFIX + secrets.token_hex(16)
+        return conversation, f"{conversation}.{self._signature(conversation)}"
+
+    def conversation(self, token: Any) -> str | None:
+        """The conversation a token is for, if this deployment signed it."""
+        if not isinstance(token, str) or token.count(".") != 1:
+            return None
+        conversation, signature = token.split(".")
+        valid = hmac.compare_digest(signature.encode(), self._signature(conversation).encode())
+        return conversation if valid and conversation.startswith(CONVERSATION_PREFIX) else None
+
+    def _signature(self, conversation: str) -> str:
+        digest = hmac.new(self.secret, conversation.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def allowed_origins(environment: Mapping[str, str] = os.environ) -> frozenset[str]:
+    listed = environment.get(ORIGINS_VARIABLE, "")
+    return frozenset(origin.strip().rstrip("/") for origin in listed.split(",") if origin.strip())
+
+
+def same_origin(origin: str, environ: Dict[str, Any]) -> bool:
+    """Whether the page is served from the address the socket connects to (as behind nginx)."""
+    host = environ.get("HTTP_X_FORWARDED_HOST") or environ.get("HTTP_HOST")
+    scheme = environ.get("HTTP_X_FORWARDED_PROTO") or environ.get("wsgi.url_scheme") or "http"
+    return bool(host) and origin == f"{scheme.split(',')[0].strip()}://{host.split(',')[0].strip()}"
+
+
+def client_address(environ: Dict[str, Any]) -> str | None:
+    request = environ.get("sanic.request")
+    return (request.remote_addr or request.ip) if request is not None else None
 
 
 class SocketIOInput(RasaSocketIOInput):
-    """Rasa's socket.io input channel, whose sockets really join their conversation's room."""
+    """Rasa's socket.io input channel, with server-issued conversations bound to their sockets."""
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        webhook = super().blueprint(on_new_message)
-        sio = self.sio
-        assert sio is not None  # set by the parent's blueprint()
-        handle_message = sio.handlers[self.namespace or "/"][self.user_message_evt]
+        origins = allowed_origins()
+        tokens = ConversationTokens.from_environment()
 
-        @sio.on(self.user_message_evt, namespace=self.namespace)
-        async def handle_checked_message(sid: str, data: Any) -> None:
-            """Rasa's own handling, for a message that is a text of a sensible length."""
-            if not isinstance(data, dict) or not isinstance(data.get("message"), str):
-                logger.warning(f"Socket {sid} sent a message with no text; it was ignored.")
-                return
-            if len(data["message"]) > MAX_MESSAGE_CHARACTERS:
-                room = data.get("session_id") if self.session_persistence else sid
-                await sio.emit(self.bot_message_evt, {"text": TOO_LONG}, room=room or sid)
-                return
-            await handle_message(sid, data)
+        def origin_allowed(origin: str | None, environ: Dict[str, Any]) -> bool:
+            return origin is not None and (origin in origins or same_origin(origin, environ))
 
-        @sio.on("session_request", namespace=self.namespace)
-        async def session_request(sid: str, data: Dict[str, Any] | None) -> None:
-            """Join the conversation asked for, or a new one, and confirm which it is."""
-            data = data if isinstance(data, dict) else {}
-            session_id = data.get("session_id")
-            if not isinstance(session_id, str) or not session_id.strip():
-                session_id = uuid.uuid4().hex
-            if self.session_persistence:
-                await sio.enter_room(sid, session_id, namespace=self.namespace)
-            await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
-            logger.debug(f"Socket {sid} joined conversation {session_id}.")
+        sio = AsyncServer(
+            async_mode="sanic", cors_allowed_origins=origin_allowed, max_http_buffer_size=MAX_PACKET_BYTES
+        )
+        webhook = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
+        self.sio = sio  # Rasa's get_output_channel() reads it
+        namespace = self.namespace or "/"
+        conversation_of: dict[str, str] = {}  # socket id -> the conversation it speaks for
+        app_of: dict[str, Sanic] = {}
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @sio.on("connect", namespace=namespace)
+        async def connect(sid: str, environ: Dict[str, Any], auth: Any = None) -> bool:
+            request = environ.get("sanic.request")
+            if request is None:
+                return False
+            app_of[sid] = request.app
+            return True
+
+        @sio.on("disconnect", namespace=namespace)
+        async def disconnect(sid: str) -> None:
+            conversation_of.pop(sid, None)
+            app_of.pop(sid, None)
+
+        @sio.on("session_request", namespace=namespace)
+        async def session_request(sid: str, data: Any) -> None:
+            """Rejoin the conversation a page shows the token of, or start a new one."""
+            token = data.get("session_id") if isinstance(data, dict) else None
+            conversation = tokens.conversation(token)
+            if conversation is None:
+                conversation, token = tokens.new()
+            previous = conversation_of.get(sid)
+            if previous is not None and previous != conversation:
+                await sio.leave_room(sid, previous, namespace=namespace)
+            conversation_of[sid] = conversation
+            await sio.enter_room(sid, conversation, namespace=namespace)
+            await sio.emit("session_confirm", token, room=sid, namespace=namespace)
+
+        @sio.on(self.user_message_evt, namespace=namespace)
+        async def user_message(sid: str, data: Any) -> None:
+            conversation = conversation_of.get(sid)
+            if conversation is None:
+                logger.warning("A socket sent a message before it had a conversation: ignored")
+                return
+            try:
+                text = message_text(data.get("message") if isinstance(data, dict) else None)
+            except Refused:
+                logger.warning("A socket sent a message with no text: ignored")
+                return
+            gate = Gate.of(app_of[sid])
+            output = SocketIOOutput(sio, self.bot_message_evt)
+            environ = sio.get_environ(sid, namespace=namespace) or {}
+            outcome = await gate.handle(
+                on_new_message, text, output, conversation, self.name(), None, client_address(environ)
+            )
+            if outcome is Outcome.DELETED:
+                await self._forget(sio, conversation, namespace, conversation_of)
+
+        @sio.on(DELETE_EVENT, namespace=namespace)
+        async def delete_conversation(sid: str, _data: Any = None) -> None:
+            conversation = conversation_of.get(sid)
+            if conversation is None:
+                return
+            output = SocketIOOutput(sio, self.bot_message_evt)
+            if await Gate.of(app_of[sid]).delete_on_request(conversation, output):
+                await self._forget(sio, conversation, namespace, conversation_of)
 
         return webhook
+
+    @staticmethod
+    async def _forget(
+        sio: AsyncServer, conversation: str, namespace: str, conversation_of: dict[str, str]
+    ) -> None:
+        """Tell every page showing a deleted conversation, and stop hearing its sockets."""
+        await sio.emit(DELETED_EVENT, room=conversation, namespace=namespace)
+        for sid in [sid for sid, bound in conversation_of.items() if bound == conversation]:
+            del conversation_of[sid]
+            await sio.leave_room(sid, conversation, namespace=namespace)

@@ -39,9 +39,16 @@ from rasa.shared.exceptions import RasaException
 from sanic import Blueprint, response
 from sanic.request import Request
 
+from connectors.gate import MAX_CHARACTERS_SCANNED, through_the_gate
+from connectors.processor import OPENING_PAYLOAD
+from safety.red_flags import red_flag_checker
+
 logger = logging.getLogger(__name__)
-ADDRESSED_COMMAND = re.compile(r"^/\w+@(\w+)")
+# A command addressed to a bot: Telegram's bot usernames are 5 to 32 letters, digits and "_",
+# start with a letter and end in "bot". ("/ask_relapse@1.0 my chest hurts" names no bot.)
+ADDRESSED_COMMAND = re.compile(r"^/\w+@([A-Za-z]\w{1,28}bot)\b", re.IGNORECASE)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+TELEGRAM_OPENING = "/start"
 SECRET_TOKEN_FORMAT = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what setWebhook accepts
 
 
@@ -117,7 +124,16 @@ class TelegramInput(RasaTelegramInput):
         return channel
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        telegram_webhook = super().blueprint(on_new_message)
+        gated, remember_app = through_the_gate(on_new_message)
+
+        async def opening_as_offered(message: UserMessage) -> None:
+            # Telegram opens every chat with "/start": the assistant's own opening payload.
+            if message.text == TELEGRAM_OPENING:
+                message.text = OPENING_PAYLOAD
+            await gated(message)
+
+        telegram_webhook = super().blueprint(opening_as_offered)
+        telegram_webhook.listener("before_server_start")(remember_app)
 
         @telegram_webhook.middleware("request")
         async def only_from_telegram(request: Request) -> response.HTTPResponse | None:
@@ -136,7 +152,11 @@ class TelegramInput(RasaTelegramInput):
         return bool(self.secret_token) and hmac.compare_digest(given, self.secret_token.encode())
 
     def _is_user_message(self, message: Message) -> bool:  # type: ignore[override]
+        """A text for this bot: not a command addressed to another bot, unless it describes an
+        emergency, which is answered whoever it was addressed to."""
         if message.text is None:
             return False
         addressed = ADDRESSED_COMMAND.match(message.text)
-        return addressed is None or addressed.group(1).lower() == str(self.verify).lower()
+        if addressed is None or addressed.group(1).lower() == str(self.verify).lower():
+            return True
+        return bool(red_flag_checker().check_all(message.text[:MAX_CHARACTERS_SCANNED]))

@@ -38,19 +38,24 @@ wait_for() {
   exit 1
 }
 
+# Every server listens on this machine's loopback only, unless RASA_INTERFACE says otherwise (for
+# the Rasa server: its REST, widget and chat-app channels). The action server takes a token that
+# only this run's Rasa server knows, made afresh each time.
+export ACTION_SERVER_TOKEN=${ACTION_SERVER_TOKEN:-$("$bin/python" -c 'import secrets; print(secrets.token_hex(32))')}
+
 echo "==> Starting the action server on port $actions_port (log: var/action-server.log)"
-"$bin/rasa" run actions --actions actions --port "$actions_port" >var/action-server.log 2>&1 &
+"$bin/python" -m actions.server --actions actions --port "$actions_port" >var/action-server.log 2>&1 &
 pids+=($!)
-wait_for "action server" "http://localhost:$actions_port/health" "$!" var/action-server.log
+wait_for "action server" "http://127.0.0.1:$actions_port/health" "$!" var/action-server.log
 
 echo "==> Starting the website widget on port $web_port (log: var/web.log)"
 "$bin/python" scripts/serve_web.py --port "$web_port" --server "http://localhost:$rasa_port" >var/web.log 2>&1 &
 pids+=($!)
-wait_for "website widget server" "http://localhost:$web_port/" "$!" var/web.log
+wait_for "website widget server" "http://127.0.0.1:$web_port/" "$!" var/web.log
 
 # The Rasa server finds the action server on ACTIONS_PORT, and keeps conversations and locks where
 # TRACKER_STORE_URL and LOCK_STORE_URL say (in memory when they are not set).
-ACTION_SERVER_URL="http://localhost:$actions_port/webhook" "$bin/python" -m connectors.endpoints var/endpoints.yml
+ACTION_SERVER_URL="http://127.0.0.1:$actions_port/webhook" "$bin/python" -m connectors.endpoints var/endpoints.yml
 
 terminal=()
 if [ "$mode" = "shell" ]; then
@@ -64,8 +69,10 @@ cat <<EOF
     Programs:      POST http://localhost:$rasa_port/webhooks/rest/webhook
 
 EOF
-# The widget's page is on another port, so the Rasa server allows it as an origin (CORS).
-rasa_run=("$bin/rasa" run --model models/assistant.tar.gz --endpoints var/endpoints.yml
+# The widget's page is on another port, so the Rasa server allows it as an origin (CORS, and the
+# widget's socket: WIDGET_ORIGINS). `connectors.server` is `rasa run` with the project's plug-ins.
+export WIDGET_ORIGINS=${WIDGET_ORIGINS:-"http://localhost:$web_port,http://127.0.0.1:$web_port"}
+rasa_run=("$bin/python" -m connectors.server --model models/assistant.tar.gz --endpoints var/endpoints.yml
   --credentials var/credentials.yml --port "$rasa_port" --quiet
   --cors "http://localhost:$web_port" "http://127.0.0.1:$web_port")
 if [ "$mode" = "shell" ]; then

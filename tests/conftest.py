@@ -81,9 +81,18 @@ def fake_chat_apis():
 
 
 @pytest.fixture(scope="session")
-def live_bot(knowledge_url: str, tmp_path_factory: pytest.TempPathFactory, fake_chat_apis):
+def widget_port() -> int:
+    """Where the tests serve the website widget: the assistant accepts its page as an origin."""
+    from tests.live_bot import free_port
+
+    return free_port()
+
+
+@pytest.fixture(scope="session")
+def live_bot(knowledge_url: str, tmp_path_factory: pytest.TempPathFactory, fake_chat_apis, widget_port: int):
     """The real assistant, trained model and action server, answering over REST, and over Slack
-    and Telegram connected to the fake APIs, switched on by environment settings as in production."""
+    and Telegram connected to the fake APIs, switched on by environment settings as in production.
+    The website widget's page, served on `widget_port`, may open its socket."""
     import yaml
 
     from connectors.credentials import credentials
@@ -102,7 +111,8 @@ def live_bot(knowledge_url: str, tmp_path_factory: pytest.TempPathFactory, fake_
     }
     settings = workdir / "credentials.yml"
     settings.write_text(yaml.safe_dump(credentials(environment)))
-    with running_bot(knowledge_url, workdir, settings) as bot:
+    origins = {"WIDGET_ORIGINS": f"http://127.0.0.1:{widget_port},http://localhost:{widget_port}"}
+    with running_bot(knowledge_url, workdir, settings, environment=origins) as bot:
         yield bot
 
 

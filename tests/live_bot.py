@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -97,11 +98,17 @@ class ServerProcess:
         self.process = None
 
 
+# The token the tests' action servers require, and their Rasa servers send, as in production.
+ACTION_SERVER_TOKEN = secrets.token_hex(16)
+
+
 def action_server(knowledge_url: str, workdir: Path, name: str = "actions") -> tuple[ServerProcess, str]:
     """The action server answering from `knowledge_url`, and its webhook's URL."""
     port = free_port()
-    command = [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(port)]
-    environment = rasa_environment(**{DB_URL_VARIABLE: knowledge_url})
+    command = [str(BIN / "python"), "-m", "actions.server", "--actions", "actions", "--port", str(port)]
+    environment = rasa_environment(
+        **{DB_URL_VARIABLE: knowledge_url, "ACTION_SERVER_TOKEN": ACTION_SERVER_TOKEN}
+    )
     server = ServerProcess(name, command, workdir, environment, f"http://127.0.0.1:{port}/health")
     return server, f"http://127.0.0.1:{port}/webhook"
 
@@ -114,6 +121,7 @@ def rasa_server(
     stores: dict[str, str] | None = None,
     model: Path = MODEL,
     extra_arguments: tuple[str, ...] = (),
+    environment: dict[str, str] | None = None,
 ) -> tuple[ServerProcess, LiveBot]:
     """A Rasa server with the trained model; `stores` holds TRACKER_STORE_URL and the like, which
     become its endpoints exactly as they do in production (`python -m connectors.endpoints`)."""
@@ -121,21 +129,29 @@ def rasa_server(
         raise RuntimeError(f"No trained model at {model}: run `make train` (make test does it).")
     port = free_port()
     endpoints_file = workdir / f"{name}-endpoints.yml"
-    write_private_yaml(endpoints_file, endpoints({**(stores or {}), "ACTION_SERVER_URL": action_url}))
+    settings = {**(stores or {}), "ACTION_SERVER_URL": action_url, "ACTION_SERVER_TOKEN": ACTION_SERVER_TOKEN}
+    write_private_yaml(endpoints_file, endpoints(settings))
     command = [
-        str(BIN / "rasa"), "run", "--model", str(model), "--endpoints", str(endpoints_file),
+        str(BIN / "python"), "-m", "connectors.server", "--model", str(model), "--endpoints", str(endpoints_file),
         "--credentials", str(credentials or PROJECT_ROOT / "credentials.yml"), "--port", str(port),
         "--interface", "127.0.0.1", *extra_arguments,
     ]  # fmt: skip
-    server = ServerProcess(name, command, workdir, rasa_environment(), f"http://127.0.0.1:{port}/")
+    server = ServerProcess(
+        name, command, workdir, rasa_environment(**(environment or {})), f"http://127.0.0.1:{port}/"
+    )
     return server, LiveBot(port)
 
 
 @contextmanager
-def running_bot(knowledge_url: str, workdir: Path, credentials: Path | None = None) -> Iterator[LiveBot]:
+def running_bot(
+    knowledge_url: str,
+    workdir: Path,
+    credentials: Path | None = None,
+    environment: dict[str, str] | None = None,
+) -> Iterator[LiveBot]:
     """An action server and one Rasa server, conversations kept in memory."""
     actions, action_url = action_server(knowledge_url, workdir)
-    rasa, bot = rasa_server(workdir, action_url, credentials=credentials)
+    rasa, bot = rasa_server(workdir, action_url, credentials=credentials, environment=environment)
     try:
         actions.start()
         rasa.start()

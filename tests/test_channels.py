@@ -342,12 +342,14 @@ def test_the_website_widget_channel_is_always_on_and_keeps_conversations_across_
 
 
 def test_the_terminal_chat_takes_the_place_of_rest_on_the_same_address() -> None:
-    """Rasa's `cmdline` channel serves /webhooks/rest/webhook itself; both at once would clash."""
-    from connectors.credentials import SOCKETIO, credentials
+    """The terminal channel serves /webhooks/rest/webhook itself; both at once would clash."""
+    from connectors.credentials import REST, SOCKETIO, TERMINAL, credentials
+    from connectors.rest import TerminalInput
 
-    assert {"cmdline", SOCKETIO} <= set(credentials({}, terminal=True))
-    assert "rest" not in credentials({}, terminal=True)
-    assert "cmdline" not in credentials({})
+    assert {TERMINAL, SOCKETIO} <= set(credentials({}, terminal=True))
+    assert REST not in credentials({}, terminal=True)
+    assert TERMINAL not in credentials({}) and REST in credentials({})
+    assert TerminalInput.name() == "cmdline" and TerminalInput().url_prefix() == "rest"  # Rasa's terminal
 
 
 def test_the_written_settings_are_readable_by_their_owner_alone(tmp_path) -> None:

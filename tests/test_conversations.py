@@ -15,14 +15,13 @@ _senders = itertools.count()
 
 @pytest.fixture
 def chat(live_bot):
-    """A new conversation: its first message gets the opening notice, which is set aside."""
+    """A new conversation: its first message gets the opening notice, which is set aside (it
+    comes first, or second when the message describes an emergency: urgent help comes first)."""
     sender = f"patient-{next(_senders)}"
 
     def say(text: str) -> list[dict]:
         replies = live_bot.say(sender, text)
-        if replies and replies[0].get("text", "").startswith(OPENING):
-            return replies[1:]
-        return replies
+        return [reply for reply in replies if not reply.get("text", "").startswith(OPENING)]
 
     return say
 
@@ -31,6 +30,12 @@ def test_a_new_conversation_opens_with_the_notice(live_bot) -> None:
     said = texts(live_bot.say("first-visit", "hi"))
     assert said[0].startswith(OPENING) and "not a doctor or nurse" in said[0]
     assert "don't share your name" in said[0]
+
+
+def test_an_emergency_in_a_new_conversation_gets_urgent_help_before_the_notice(live_bot) -> None:
+    """At once: the urgent reply does not wait for the conversation to be opened."""
+    said = texts(live_bot.say("first-visit-emergency", "my face has dropped on one side right now"))
+    assert said[0].startswith("What you describe could be an emergency") and said[1].startswith(OPENING)
 
 
 def test_how_many_people_relapsed_on_alemtuzumab(chat) -> None:

@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.helpers import PROJECT_ROOT
-from tests.live_bot import ServerProcess, free_port
+from tests.live_bot import ServerProcess
 
 CHROMIUM = Path("/usr/bin/chromium")
 # As root, in a closed network: no sandbox, and none of Chromium's calls home.
@@ -43,9 +43,10 @@ QUESTION = "how many people relapsed on alemtuzumab?"
 
 
 @pytest.fixture(scope="module")
-def widget_url(live_bot, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The widget served as `make run` serves it, pointed at the running assistant."""
-    port = free_port()
+def widget_url(live_bot, widget_port: int, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The widget served as `make run` serves it, pointed at the running assistant, on the port
+    whose page the assistant accepts as an origin."""
+    port = widget_port
     command = [sys.executable, "scripts/serve_web.py", "--port", str(port), "--server", live_bot.base_url]
     workdir = tmp_path_factory.mktemp("web")
     server = ServerProcess("web", command, workdir, dict(os.environ), f"http://127.0.0.1:{port}/").start()
@@ -149,6 +150,39 @@ def test_a_new_conversation_forgets_the_old_one(page: Page) -> None:
     expect(bot_messages(page).filter(has_text="35%")).to_have_count(0)
     after = page.evaluate("JSON.parse(sessionStorage.getItem('ms-trial-assistant.conversation')).sessionId")
     assert after != before
+
+
+def stored_token(page: Page) -> str:
+    return page.evaluate("JSON.parse(sessionStorage.getItem('ms-trial-assistant.conversation')).sessionId")
+
+
+def test_deleting_the_conversation_removes_it_from_the_server_and_starts_afresh(page: Page, live_bot) -> None:
+    ask(page, QUESTION)
+    expect(bot_messages(page).filter(has_text="35%")).to_have_count(1, timeout=ANSWER_SECONDS)
+    conversation = stored_token(page).split(".")[0]
+
+    page.once("dialog", lambda dialog: dialog.accept())  # "Delete this conversation...?"
+    page.get_by_role("button", name="Delete this conversation").click()
+    expect(page.locator("#status")).to_have_text(
+        re.compile("deleted from the server"), timeout=ANSWER_SECONDS
+    )
+    expect(bot_messages(page).filter(has_text="What would you like to know?")).to_have_count(
+        1, timeout=ANSWER_SECONDS
+    )
+    expect(bot_messages(page).filter(has_text="35%")).to_have_count(0)
+    assert stored_token(page).split(".")[0] != conversation
+    # Nothing of it is left on the server: a follow-up to it starts a new conversation.
+    assert live_bot.say(conversation, "and on interferon?")[0]["text"].startswith("Hello. I'm an automated")
+
+
+def test_deleting_asks_first_and_keeps_the_conversation_if_the_patient_says_no(page: Page) -> None:
+    ask(page, QUESTION)
+    expect(bot_messages(page).filter(has_text="35%")).to_have_count(1, timeout=ANSWER_SECONDS)
+    before = stored_token(page)
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    page.get_by_role("button", name="Delete this conversation").click()
+    expect(bot_messages(page).filter(has_text="35%")).to_have_count(1)
+    assert stored_token(page) == before
 
 
 def test_another_tab_does_not_show_this_tab_s_conversation(page: Page) -> None:

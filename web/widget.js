@@ -1,8 +1,9 @@
 // The chat widget: talks to the assistant over Rasa's socket.io channel.
 //
-// The conversation (its id and the messages shown) is kept in sessionStorage, so a page reload
-// shows it again and carries on with the same conversation on the server; closing the tab
-// forgets it, which suits a shared computer. "Start a new conversation" forgets it at once.
+// The conversation (the token the server issued for it, and the messages shown) is kept in
+// sessionStorage, so a page reload shows it again and carries on with the same conversation on
+// the server; closing the tab forgets it, which suits a shared computer. "New chat" forgets it at
+// once. "Delete this conversation" also deletes it on the server, after asking.
 (function () {
   "use strict";
 
@@ -15,6 +16,7 @@
   var composer = document.getElementById("composer");
   var input = document.getElementById("message");
   var newConversation = document.getElementById("new-conversation");
+  var deleteConversation = document.getElementById("delete-conversation");
 
   function emptyConversation() {
     return { sessionId: null, messages: [] };
@@ -124,7 +126,8 @@
   var waiting = [];
 
   function emit(payload) {
-    socket.emit("user_uttered", { message: payload, session_id: conversation.sessionId });
+    // The server knows which conversation this socket speaks for; the page need not say.
+    socket.emit("user_uttered", { message: payload });
   }
 
   function send(payload, shownAs) {
@@ -149,11 +152,25 @@
   socket.on("session_confirm", function (sessionId) {
     if (sessionId !== conversation.sessionId) {
       // A new conversation: the assistant opens it (its notice and a hello) before anything else.
+      // If this page showed another one, the server no longer has it (deleted, or kept too long).
+      if (conversation.messages.length) {
+        conversation.messages = [];
+        renderConversation();
+        setStatus("The assistant started a new conversation.");
+      }
       conversation.sessionId = sessionId;
       saveConversation();
       waiting.unshift(OPENING_MESSAGE);
     }
     waiting.splice(0).forEach(emit);
+  });
+
+  // The conversation was deleted on the server (from this page, or by typing "delete this
+  // conversation"): forget it here too, and start a new one.
+  socket.on("conversation_deleted", function () {
+    forgetConversation();
+    setStatus("This conversation was deleted from the server. A new one has started.");
+    socket.emit("session_request", { session_id: null });
   });
 
   socket.on("bot_uttered", function (message) {
@@ -195,7 +212,7 @@
     send(text, text);
   });
 
-  newConversation.addEventListener("click", function () {
+  function forgetConversation() {
     try {
       window.sessionStorage.removeItem(STORAGE_KEY);
     } catch (error) {
@@ -204,9 +221,33 @@
     conversation = emptyConversation();
     waiting = [];
     renderConversation();
+  }
+
+  newConversation.addEventListener("click", function () {
+    forgetConversation();
     // A new socket, so that no message of the old conversation can reach this page.
     socket.disconnect();
     socket.connect();
+    input.focus();
+  });
+
+  deleteConversation.addEventListener("click", function () {
+    if (!conversation.sessionId) {
+      setStatus("There is no conversation to delete yet.");
+      return;
+    }
+    var sure = window.confirm(
+      "Delete this conversation from the assistant's server? It cannot be brought back."
+    );
+    if (!sure) {
+      return;
+    }
+    if (!socket.connected) {
+      setStatus("I can't reach the assistant right now, so nothing was deleted. Please try again.");
+      return;
+    }
+    setStatus("Deleting this conversation...");
+    socket.emit("delete_conversation");
     input.focus();
   });
 

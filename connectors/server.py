@@ -1,0 +1,124 @@
+"""Run the Rasa server with the project's plug-ins: `python -m connectors.server` takes the same
+options as `rasa run`, and is how every run starts it (`make run`, `make serve`, docker compose,
+the tests and the benchmarks).
+
+Rasa 3.6 offers no plug-in point for its server (its plug-in hooks load Rasa Pro only), so this
+installs the project's pieces into Rasa's modules before handing over to Rasa's own command line:
+
+- `SafeMessageProcessor` in place of Rasa's message processor, and every custom action made
+  fail-safe (`connectors.processor`): payloads only as offered, a patient answered when the
+  action server fails, sessions of bounded length;
+- the action server's answers checked by a validator built once (`connectors.action_responses`);
+- the Sanic app hardened (`harden`): listening on loopback unless told otherwise
+  (`--interface`, else `RASA_INTERFACE`), requests of at most `MAX_REQUEST_BYTES` read within
+  `REQUEST_SECONDS`, the client's address taken from `TRUSTED_PROXIES` proxies in front,
+  `GET /` saying "ok" without Rasa's version, `GET /health` saying how the action server and the
+  stores are ("degraded" while one is down, still 200: the server answers), and the
+  retention sweep running in the background (`connectors.conversations.keep_tidy`).
+
+The channels' own checks (the gate) work under plain `rasa run` too; these do not.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Any, Callable, Mapping
+
+import rasa.core.actions.action
+import rasa.core.agent
+import rasa.core.run
+from sanic import Sanic, response
+from sanic.request import Request
+
+from connectors import action_responses
+from connectors.conversations import keep_tidy, store_health
+from connectors.processor import ACTION_SERVER, SafeMessageProcessor, fail_safe
+
+logger = logging.getLogger(__name__)
+
+INTERFACE_VARIABLE = "RASA_INTERFACE"
+DEFAULT_INTERFACE = "127.0.0.1"
+PROXIES_VARIABLE = "TRUSTED_PROXIES"
+# The largest request any channel sends: a Slack or Telegram update with a long message and its
+# metadata (nginx allows the same). Sanic's own default is 100 MB.
+MAX_REQUEST_BYTES = 64 * 1024
+# How long a client may take to send its request: long enough for a slow phone, short enough
+# that a client trickling bytes cannot hold connections open (Sanic's default is 60 s).
+REQUEST_SECONDS = 15
+
+
+def trusted_proxies(environment: Mapping[str, str] = os.environ) -> int:
+    """How many proxies in front of the server may say who the client is (X-Forwarded-For)."""
+    value = environment.get(PROXIES_VARIABLE, "").strip() or "0"
+    if not value.isdigit():
+        raise SystemExit(f"{PROXIES_VARIABLE} must be a whole number (the proxies in front), not {value!r}.")
+    return int(value)
+
+
+def harden(app: Sanic, environment: Mapping[str, str] = os.environ) -> Sanic:
+    """The app Rasa configured, with the limits, routes and task described in the docstring."""
+    app.config.REQUEST_MAX_SIZE = MAX_REQUEST_BYTES
+    app.config.REQUEST_TIMEOUT = REQUEST_SECONDS
+    app.config.PROXIES_COUNT = trusted_proxies(environment)
+
+    @app.middleware("request")
+    async def answer_probes(request: Request) -> response.HTTPResponse | None:
+        # Rasa's root route says "Hello from Rasa: <version>": an attacker's first question.
+        if request.method == "GET" and request.path == "/":
+            return response.json({"status": "ok"})
+        if request.method == "GET" and request.path == "/health":
+            agent = getattr(request.app.ctx, "agent", None)
+            if agent is None or not agent.is_ready():
+                return response.json({"status": "starting"}, status=503)
+            parts = {"action_server": ACTION_SERVER.health(), **store_health(agent)}
+            degraded = any(
+                not part.get("reachable", True) or part.get("unsaved_conversations")
+                for part in parts.values()
+            )
+            # 200 either way: a degraded server still answers, emergencies first, and must stay in rotation.
+            return response.json({"status": "degraded" if degraded else "ok", **parts})
+        return None
+
+    app.add_task(keep_tidy)
+    return app
+
+
+def _configure_app_hardened(configure_app: Callable[..., Sanic]) -> Callable[..., Sanic]:
+    def configure_app_hardened(*args: Any, **kwargs: Any) -> Sanic:
+        return harden(configure_app(*args, **kwargs))
+
+    return configure_app_hardened
+
+
+def install() -> None:
+    """Put the project's pieces into Rasa's modules (once)."""
+    if getattr(rasa.core.run.configure_app, "hardened", False):
+        return
+    action_responses.install()
+    rasa.core.agent.MessageProcessor = SafeMessageProcessor  # type: ignore[misc]
+    actions = rasa.core.actions.action
+    actions.action_for_name_or_text = fail_safe(actions.action_for_name_or_text)  # type: ignore[assignment]
+    configure_app = _configure_app_hardened(rasa.core.run.configure_app)
+    configure_app.hardened = True  # type: ignore[attr-defined]
+    rasa.core.run.configure_app = configure_app  # type: ignore[assignment]
+
+
+def rasa_arguments(argv: list[str], environment: Mapping[str, str] = os.environ) -> list[str]:
+    """`rasa run` with these options, on loopback unless an interface is given."""
+    given = any(argument in ("-i", "--interface") or argument.startswith("--interface=") for argument in argv)
+    interface = [] if given else ["--interface", environment.get(INTERFACE_VARIABLE) or DEFAULT_INTERFACE]
+    return ["rasa", "run", *argv, *interface]
+
+
+def main(argv: list[str]) -> None:
+    from rasa.__main__ import main as rasa_main
+
+    install()
+    sys.argv = rasa_arguments(argv)
+    rasa_main()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
