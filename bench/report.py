@@ -130,6 +130,26 @@ def _ratio(new: float | None, old: float | None) -> str:
     return f"{new / old:.2f}x" if new is not None and old else "n/a"
 
 
+def _long_conversation(long: dict[str, Any] | None) -> list[str]:
+    """A turn near the start of a long conversation against one near its end, and meanwhile
+    another patient's, against that patient alone: the ratios are what to compare."""
+    if not long:
+        return []
+    return [
+        f"One conversation of {long['turns']} questions, one after another, while another patient asks "
+        "short visits of questions; then that patient alone, as many questions again.",
+        "",
+        "| | p50 (ms) | against | ratio |",
+        "|---|---|---|---|",
+        f"| the long conversation, its last 10 turns | {_ms(long['late_p50_ms'])} | turns 6 to 15: "
+        f"{_ms(long['early_p50_ms'])} | {long['late_p50_ms'] / long['early_p50_ms']:.2f}x |",
+        f"| another patient, meanwhile | {_ms(long['other_patient_meanwhile_p50_ms'])} | alone: "
+        f"{_ms(long['other_patient_alone_p50_ms'])} | "
+        f"{long['other_patient_meanwhile_p50_ms'] / long['other_patient_alone_p50_ms']:.2f}x |",
+        "",
+    ]
+
+
 def render(quality: dict[str, Any] | None, speed: dict[str, Any], info: dict[str, str], plots: dict[str, str],
            docs: Path, command: str, total_seconds: float) -> str:  # fmt: skip
     """The report, in Markdown; image links relative to `docs`."""
@@ -251,6 +271,7 @@ def render(quality: dict[str, Any] | None, speed: dict[str, Any], info: dict[str
         f"median (p50 {_ms(one['p50_ms'])} ms against {_ms(speed['parse']['p50_ms'])} ms). Target: at most "
         f"{TURN_TO_PARSE_TARGET:.0f}x: **{'met' if met else 'not met'}**.",
         "",
+        *_long_conversation(speed.get("long_conversation")),
         "| start-up and memory | |",
         "|---|---|",
         f"| action server, start to healthy | {speed['action_server_start_seconds']:.1f} s |",

@@ -9,6 +9,9 @@ HTTP API for `/model/parse`), and measures:
 - the floor: `/model/parse` (understanding a message, nothing else), one at a time;
 - whole turns over the REST channel at 1, 8 and 32 conversations at once: p50, p95, p99 and
   messages per second; and the ratio of a turn's p50 to a parse's p50 at 1 conversation;
+- one long conversation (`Plan.long_conversation_turns` questions, one after another): the median
+  turn around turn 10 and around its last turn, and meanwhile another patient's median turn,
+  against that patient's alone: a turn's cost must not grow with the conversation's length;
 - the knowledge lookup alone (composing an answer from the store, in this process);
 - the peak memory (RSS) of the Rasa server and of the action server.
 
@@ -49,10 +52,17 @@ class Plan:
     seconds_per_level: float = 45.0
     parses: int = 300
     lookups: int = 2000
+    long_conversation_turns: int = 400
 
 
 FULL = Plan()
-SMOKE = Plan(concurrency_levels=(1, 4), turns_per_level=12, seconds_per_level=20.0, parses=10, lookups=50)
+SMOKE = Plan(
+    concurrency_levels=(1, 4), turns_per_level=12, seconds_per_level=20.0, parses=10, lookups=50,
+    long_conversation_turns=30,
+)  # fmt: skip
+# The turns compared in a long conversation: the median of the ten around each end.
+EARLY_TURNS = slice(5, 15)
+LATE_TURNS = slice(-10, None)
 
 
 @dataclass
@@ -167,6 +177,48 @@ async def turn_latencies(rest_url: str, messages: list[str], conversations: int,
     return found
 
 
+async def long_conversation(rest_url: str, messages: list[str], turns: int) -> dict[str, float]:
+    """One patient asking `turns` questions in one conversation, while another patient asks short
+    visits of questions; then the other patient alone, as long again. Medians in ms."""
+    import aiohttp
+
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as session:
+
+        async def ask(sender: str, text: str) -> float:
+            before = time.perf_counter()
+            await post_json(session, rest_url, {"sender": sender, "message": text})
+            return time.perf_counter() - before
+
+        long_turns: list[float] = []
+        done = asyncio.Event()
+
+        async def long_patient() -> None:
+            sender = f"bench-long-{os.getpid()}"
+            for text in itertools.islice(itertools.cycle(messages), turns):
+                long_turns.append(await ask(sender, text))
+            done.set()
+
+        async def other_patient(until: asyncio.Event | None, count: int = 0) -> list[float]:
+            seconds: list[float] = []
+            for visit in itertools.count():
+                sender = f"bench-other-{os.getpid()}-{id(until)}-{visit}"
+                for text in itertools.islice(itertools.cycle(messages), 5):
+                    if (until is not None and until.is_set()) or (until is None and len(seconds) >= count):
+                        return seconds
+                    seconds.append(await ask(sender, text))
+            return seconds
+
+        meanwhile, _ = await asyncio.gather(other_patient(done), long_patient())
+        alone = await other_patient(None, count=len(meanwhile))
+    return {
+        "turns": turns,
+        "early_p50_ms": statistics.median(long_turns[EARLY_TURNS]) * 1000,
+        "late_p50_ms": statistics.median(long_turns[LATE_TURNS]) * 1000,
+        "other_patient_meanwhile_p50_ms": statistics.median(meanwhile) * 1000,
+        "other_patient_alone_p50_ms": statistics.median(alone) * 1000,
+    }
+
+
 def lookup_latencies(count: int) -> Latencies:
     """Composing an answer from the knowledge store alone, as the action does, in this process."""
     from sqlalchemy import select
@@ -243,7 +295,14 @@ def measure(model: Path, plan: Plan, workdir: Path) -> dict[str, Any]:
 
     messages = patient_messages()
     actions, action_url = action_server(database_url(), workdir)
-    rasa, bot = rasa_server(workdir, action_url, model=model, extra_arguments=("--enable-api",))
+    # The server's rate limits are for patients: here one client sends hundreds a second on purpose.
+    rasa, bot = rasa_server(
+        workdir,
+        action_url,
+        model=model,
+        extra_arguments=("--enable-api",),
+        environment={"RATE_LIMITS": "off"},
+    )
     results: dict[str, Any] = {
         "model": str(model.relative_to(PROJECT_ROOT) if model.is_relative_to(PROJECT_ROOT) else model)
     }
@@ -267,6 +326,12 @@ def measure(model: Path, plan: Plan, workdir: Path) -> dict[str, Any]:
             print(f"  {conversations:>2} at once: {level['p50_ms']:.0f} ms p50, "
                   f"{level['per_second']:.1f} messages/s", flush=True)  # fmt: skip
         results["turns"] = levels
+        results["long_conversation"] = asyncio.run(
+            long_conversation(bot.url, messages, plan.long_conversation_turns)
+        )
+        long = results["long_conversation"]
+        print(f"  a {long['turns']}-turn conversation: {long['early_p50_ms']:.0f} ms near the start, "
+              f"{long['late_p50_ms']:.0f} ms at the end", flush=True)  # fmt: skip
         results["lookup"] = lookup_latencies(plan.lookups).summary()
         assert actions.process is not None
         results["peak_memory_mb"] = {

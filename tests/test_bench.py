@@ -23,6 +23,9 @@ def test_the_smoke_run_measures_every_figure_the_issue_asks_for(bench_smoke_run:
     assert 0 < speed["lookup"]["p50_ms"]
     assert speed["peak_memory_mb"]["rasa_server"] > speed["peak_memory_mb"]["action_server"] > 10
     assert speed["rasa_start_to_first_answer_seconds"] > 0
+    long = speed["long_conversation"]
+    assert long["turns"] >= 30 and 0 < long["early_p50_ms"] and 0 < long["late_p50_ms"]
+    assert 0 < long["other_patient_meanwhile_p50_ms"] and 0 < long["other_patient_alone_p50_ms"]
 
 
 def test_the_report_shows_the_measured_figures_and_its_plots(bench_smoke_run: tuple[Path, str]) -> None:
