@@ -48,11 +48,12 @@ def wait_until_up(url: str, process: subprocess.Popen, log: Path) -> None:
 
 
 class LiveBot:
-    """The REST channel of a running assistant."""
+    """The REST channel of a running assistant, and where its servers write their logs."""
 
     def __init__(self, port: int):
         self.base_url = f"http://127.0.0.1:{port}"
         self.url = f"{self.base_url}/webhooks/rest/webhook"
+        self.logs: list[Path] = []
 
     def say(self, sender: str, text: str) -> list[dict]:
         request = urllib.request.Request(
@@ -157,6 +158,7 @@ def running_bot(
         rasa.start()
         actions.wait()
         rasa.wait()
+        bot.logs = [actions.log, rasa.log]
         yield bot
     finally:
         rasa.stop()

@@ -410,3 +410,30 @@ def test_telegram_messages_pass_the_same_checks(live_bot, fake_chat_apis, typed:
         lambda: any(text.startswith(expected) for text in fake_chat_apis.telegram_messages_to(chat_id)),
         WAIT_SECONDS,
     )
+
+
+# Logs.
+CANARY = "zebracanary"
+
+
+def test_nothing_a_patient_types_reaches_the_servers_logs(live_bot, fake_chat_apis) -> None:
+    """Through every path a message can take: answered, urgent, intent syntax, too long, too
+    fast, refused, and on each channel."""
+    sender = new_id()
+    for typed in (f"{CANARY} how many relapsed?", f"{CANARY} my chest hurts right now",
+                  f"/ask_relapse@1.0 {CANARY}", f"{CANARY} " * 500, f"/greet{{\"{CANARY}\": 1}}"):  # fmt: skip
+        live_bot.say(sender, typed)
+    for _ in range(12):  # past the conversation's rate limit
+        rest(live_bot, {"sender": sender, "message": f"{CANARY} again"})
+    rest(live_bot, {"sender": f"{CANARY}\x00", "message": f"{CANARY} hi"})
+    rest(live_bot, {"sender": new_id(), "message": f"{CANARY} hi", "metadata": {CANARY: "x" * 5000}})
+    body = slack_event(f"{CANARY} my chest hurts right now", f"Ev-{uuid.uuid4().hex}", channel="D-canary")
+    post(f"{live_bot.base_url}/webhooks/slack/webhook", body, slack_headers(body))
+    headers = {"X-Telegram-Bot-Api-Secret-Token": fake_chat_apis.telegram_secret_token}
+    post(
+        f"{live_bot.base_url}/webhooks/telegram/webhook", telegram_update(f"{CANARY} hello", 9, 777), headers
+    )
+    assert wait_for(lambda: fake_chat_apis.slack_messages_to("D-canary"), WAIT_SECONDS)
+
+    logged = "\n".join(log.read_text(errors="replace") for log in live_bot.logs)
+    assert CANARY not in logged
