@@ -40,8 +40,8 @@ CANNOT_LOOK_UP = rendered("utter_cannot_look_up")
 RESULTS = PROJECT_ROOT / "results" / "faults"
 # "Within a few seconds": the first call to a frozen action server is given ACTION_SECONDS.
 FEW_SECONDS = ACTION_SECONDS + 3
-# As docker-compose.yml sets them; and no rate limits, for eight patients from one address.
-SERVER_SETTINGS = {"TICKET_LOCK_LIFETIME": "20", "RATE_LIMITS": "off"}
+# As docker-compose.yml sets them, rate limits and all.
+SERVER_SETTINGS = {"TICKET_LOCK_LIFETIME": "20"}
 # How long a conversation's lock, held by a killed server, keeps the others waiting at most.
 SETTLE_SECONDS = 45
 
@@ -304,3 +304,32 @@ def test_a_rasa_server_killed_under_load_loses_no_patient_and_keeps_each_message
     # Delivery is at least once: a message the killed server stored just before dying, and its
     # client sent again, is in the record twice. Nothing else may be.
     assert duplicated <= sum(resent.values())
+
+
+def rest(bot: LiveBot, sender: str, message: str) -> tuple[int, list[str], dict]:
+    """Status, texts and headers of one REST request, refused or not."""
+    request = urllib.request.Request(
+        bot.url, data=json.dumps({"sender": sender, "message": message}).encode(),
+        headers={"Content-Type": "application/json"},
+    )  # fmt: skip
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            status, body, headers = answer.status, answer.read(), dict(answer.headers)
+    except urllib.error.HTTPError as refused:
+        status, body, headers = refused.code, refused.read(), dict(refused.headers)
+    return status, [reply["text"] for reply in json.loads(body) if reply.get("text")], headers
+
+
+def test_a_conversation_sending_too_fast_gets_429_and_every_other_patient_is_still_answered(
+    stack: Stack,
+) -> None:
+    sender = patient()
+    sent = [rest(stack.bots[1], sender, "hello") for _ in range(14)]
+    assert [status for status, _, _ in sent[:10]] == [200] * 10
+    refused = [(said, headers) for status, said, headers in sent[10:] if status == 429]
+    assert refused and all(
+        said == [rendered("utter_slow_down")] and headers["Retry-After"] for said, headers in refused
+    )
+    status, said, _ = rest(stack.bots[1], sender, EMERGENCY)
+    assert status == 429 and said[0] == URGENT  # an emergency all the same, first
+    assert any("35%" in text for text in timed(stack.bots[1], patient(), QUESTION)[0])

@@ -109,7 +109,8 @@ def test_every_number_the_bot_says_in_the_test_conversations_is_in_the_store(
     for name, steps in test_conversations().items():
         for step in steps:
             if "user" in step:
-                replies = live_bot.say(f"grounding-{name}", plain_text(step["user"]))
+                conversation = "grounding-" + re.sub(r"[^A-Za-z0-9_-]+", "-", name)[:50]
+                replies = live_bot.say(conversation, plain_text(step["user"]))
                 assert replies, f"no reply to {step['user']!r} in {name!r}"
                 said.extend(reply.get("text", "") for reply in replies)
     assert len(said) > 50

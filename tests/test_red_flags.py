@@ -237,21 +237,29 @@ def rasa_domain() -> Any:
         return Domain.load(str(PROJECT_ROOT / "domain.yml"))
 
 
+def responses_as_the_server_fills_them(domain: Any) -> Any:
+    """The Rasa server's response generator, filling in CONTACT as the emergency number."""
+    from connectors.responses import ServerResponses
+
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setenv("EMERGENCY_CONTACT", CONTACT)
+        return ServerResponses(domain=domain)
+
+
 def urgent_reply_as_rasa_gives_it(text: str) -> tuple[Any, str]:
     """(the `red_flag` slot, the text of `utter_urgent_help`) for a message, as Rasa would fill
     the slot from the component's entities (domain.yml's mappings) and render the response."""
     from rasa.core.actions.action import ActionExtractSlots
     from rasa.core.channels import CollectingOutputChannel
-    from rasa.core.nlg import TemplatedNaturalLanguageGenerator
-    from rasa.shared.core.events import SlotSet, UserUttered
+    from rasa.shared.core.events import UserUttered
     from rasa.shared.core.trackers import DialogueStateTracker
 
     domain = rasa_domain()
-    nlg = TemplatedNaturalLanguageGenerator(domain.responses)
+    nlg = responses_as_the_server_fills_them(domain)
     [parsed] = RedFlagDetector(checker).process([message(text, "ask_relapse", 0.7)])
     tracker = DialogueStateTracker.from_events(
         "test-patient",
-        [SlotSet("emergency_contact", CONTACT), UserUttered(text, parsed.get(INTENT), parsed.get(ENTITIES))],
+        [UserUttered(text, parsed.get(INTENT), parsed.get(ENTITIES))],
         slots=domain.slots,
     )
     filled = asyncio.run(ActionExtractSlots(None).run(CollectingOutputChannel(), nlg, tracker, domain))
@@ -295,11 +303,9 @@ def test_the_gate_and_the_assistant_give_the_same_urgent_reply(text: str, wordin
     """The gate that answers when Rasa is down renders `utter_urgent_help` with the slot value
     `urgent_reply_kind(check_all(text))`; the assistant gets its slot from the component's
     entities. Both must pick the same wording."""
-    from rasa.core.nlg import TemplatedNaturalLanguageGenerator
-
-    nlg = TemplatedNaturalLanguageGenerator(rasa_domain().responses)
+    nlg = responses_as_the_server_fills_them(rasa_domain())
     kind = urgent_reply_kind(checker.check_all(text))
-    gate = nlg.generate_from_slots("utter_urgent_help", {"red_flag": kind, "emergency_contact": CONTACT}, "")
+    gate = nlg.generate_from_slots("utter_urgent_help", {"red_flag": kind}, "")
     slot, assistant = urgent_reply_as_rasa_gives_it(text)
     assert slot == kind and gate["text"] == assistant == urgent_wording(wording)
 
