@@ -41,6 +41,13 @@ WHAT_IS_TREATMENT = "what_is_treatment"
 TRIAL_OVERVIEW = "trial_overview"
 
 
+def text_slot(tracker: Tracker, name: str) -> str | None:
+    """A slot's value if it is text. A slot filled with anything else (an entity typed as
+    `{"treatment": {"x": 1}}`, say) is not trusted: it once broke every later answer."""
+    value = tracker.get_slot(name)
+    return value if isinstance(value, str) and value else None
+
+
 def topic_asked(tracker: Tracker) -> str | None:
     """The topic of the latest message, or of the conversation so far for a follow-up.
 
@@ -52,8 +59,10 @@ def topic_asked(tracker: Tracker) -> str | None:
     intent = (tracker.latest_message.get("intent") or {}).get("name") or ""
     if intent.startswith(QUESTION_PREFIX) and intent not in NOT_TOPICS:
         return intent[len(QUESTION_PREFIX) :]
-    outcome = next(tracker.get_latest_entity_values("outcome"), None)
-    remembered = outcome or tracker.get_slot("topic")
+    outcome = next(
+        (value for value in tracker.get_latest_entity_values("outcome") if isinstance(value, str)), None
+    )
+    remembered = outcome or text_slot(tracker, "topic")
     if remembered is None and intent == FOLLOW_UP:
         return WHAT_IS_TREATMENT  # "what about Lemtrada?" as a first question
     if remembered is None and intent == TRIAL_FOLLOW_UP:
@@ -72,7 +81,7 @@ def treatment_asked(store: KnowledgeStore, tracker: Tracker) -> Treatment | None
         treatment = store.find_treatment(text)
         if treatment is not None:
             return treatment
-    remembered = tracker.get_slot("treatment")
+    remembered = text_slot(tracker, "treatment")
     return store.find_treatment(remembered) if remembered else None
 
 

@@ -50,5 +50,6 @@ def trials_asked(store: KnowledgeStore, tracker: Tracker) -> list[Trial]:
 
 
 def remembered_trials(store: KnowledgeStore, tracker: Tracker) -> list[Trial]:
-    keys = tracker.get_slot(SLOT) or []
+    keys = tracker.get_slot(SLOT)
+    keys = [key for key in keys if isinstance(key, str)] if isinstance(keys, list) else []
     return [trial for trial in store.trials() if trial.key in keys]

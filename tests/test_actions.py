@@ -254,3 +254,14 @@ def test_the_word_typed_is_explained_even_when_a_synonym_renamed_it(use_store) -
     typed_as_term = {"entity": "term", "value": "disability", "start": 10, "end": 14}
     messages, _ = run_action(define, tracker_from("ask_definition", "what does EDSS mean", [typed_as_term]))
     assert texts(messages)[0].startswith("The EDSS is the usual scale")
+
+
+@pytest.mark.parametrize(
+    "slots",
+    [{"treatment": {"x": 1}}, {"topic": ["relapse"]}, {"trial": {"care-ms-i": 1}}, {"trial": "care-ms-i"}],
+    ids=repr,
+)
+def test_a_slot_that_is_not_what_it_should_be_is_ignored_not_a_crash(use_store, slots) -> None:
+    """`/greet{"treatment": {"x": 1}}` once set a slot to a dict and broke every later answer."""
+    messages, _ = run_action(answer, tracker_from("ask_relapse", "how many relapsed?", slots=slots))
+    assert any("35%" in text for text in texts(messages))
