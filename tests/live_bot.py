@@ -144,6 +144,21 @@ def rasa_server(
 
 
 @contextmanager
+@contextmanager
+def all_running(*servers: ServerProcess) -> Iterator[None]:
+    """The servers started together (each loads while the others do), each waited for, and all
+    stopped in reverse order however the block ends."""
+    try:
+        for server in servers:
+            server.start()
+        for server in servers:
+            server.wait()
+        yield
+    finally:
+        for server in reversed(servers):
+            server.stop()
+
+
 def running_bot(
     knowledge_url: str,
     workdir: Path,
@@ -153,13 +168,6 @@ def running_bot(
     """An action server and one Rasa server, conversations kept in memory."""
     actions, action_url = action_server(knowledge_url, workdir)
     rasa, bot = rasa_server(workdir, action_url, credentials=credentials, environment=environment)
-    try:
-        actions.start()
-        rasa.start()
-        actions.wait()
-        rasa.wait()
+    with all_running(actions, rasa):
         bot.logs = [actions.log, rasa.log]
         yield bot
-    finally:
-        rasa.stop()
-        actions.stop()

@@ -28,7 +28,7 @@ from sqlalchemy.engine import make_url
 
 from connectors.processor import ACTION_SECONDS, ActionServerState
 from tests.helpers import PROJECT_ROOT, rendered
-from tests.live_bot import LiveBot, ServerProcess, action_server, rasa_server
+from tests.live_bot import LiveBot, ServerProcess, action_server, all_running, rasa_server
 from tests.services import scratch_database, set_connections_allowed
 from tests.test_lock_store import RedisServer
 
@@ -82,16 +82,12 @@ def stack(knowledge_url: str, postgres_url: str, redis_url: str, tmp_path_factor
             for n in "ab"
         ]
         servers = [server for server, _ in pairs]
-        running = [actions, *servers]
         try:
-            for server in running:
-                server.start()
-            for server in running:
-                server.wait()
-            yield Stack(actions, servers, [bot for _, bot in pairs], tracker_url, postgres_url, redis_server)
+            with all_running(actions, *servers):
+                yield Stack(
+                    actions, servers, [bot for _, bot in pairs], tracker_url, postgres_url, redis_server
+                )
         finally:
-            for server in reversed(running):
-                server.stop()
             redis_server.stop()
 
 

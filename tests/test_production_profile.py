@@ -35,7 +35,7 @@ from actions.loader import DEFAULT_KNOWLEDGE_DIR, load_knowledge
 from actions.store import KnowledgeStore
 from connectors.tracker_store import PROBE_SECONDS
 from tests.helpers import rendered, texts
-from tests.live_bot import LiveBot, ServerProcess, action_server, rasa_server
+from tests.live_bot import LiveBot, ServerProcess, action_server, all_running, rasa_server
 from tests.services import scratch_database, set_connections_allowed
 from tests.test_lock_store import RedisServer
 
@@ -115,12 +115,7 @@ def stack(
         actions, action_url = action_server(knowledge_url, workdir)
         pairs = [rasa_server(workdir, action_url, name=f"rasa-{n}", stores=stores) for n in "ab"]
         servers = [server for server, _ in pairs]
-        running = [actions, *servers]
-        try:
-            for server in running:
-                server.start()
-            for server in running:
-                server.wait()
+        with all_running(actions, *servers):
             yield ProductionStack(
                 servers,
                 [bot for _, bot in pairs],
@@ -130,9 +125,6 @@ def stack(
                 knowledge_url,
                 postgres_url,
             )
-        finally:
-            for server in reversed(running):
-                server.stop()
 
 
 def new_conversation() -> str:
