@@ -144,7 +144,6 @@ def rasa_server(
 
 
 @contextmanager
-@contextmanager
 def all_running(*servers: ServerProcess) -> Iterator[None]:
     """The servers started together (each loads while the others do), each waited for, and all
     stopped in reverse order however the block ends."""
@@ -159,6 +158,7 @@ def all_running(*servers: ServerProcess) -> Iterator[None]:
             server.stop()
 
 
+@contextmanager
 def running_bot(
     knowledge_url: str,
     workdir: Path,
