@@ -177,6 +177,15 @@ async def turn_latencies(rest_url: str, messages: list[str], conversations: int,
     return found
 
 
+def long_conversation_script(messages: list[str], turns: int) -> list[str]:
+    """The long conversation's questions: the patients' questions in turn, except that the last ten
+    turns ask again what turns 6 to 15 asked. The two ends then differ only in where they fall in
+    the conversation, not in which questions (some answers take much longer to compose)."""
+    script = list(itertools.islice(itertools.cycle(messages), turns))
+    script[LATE_TURNS] = script[EARLY_TURNS]
+    return script
+
+
 async def long_conversation(rest_url: str, messages: list[str], turns: int) -> dict[str, float]:
     """One patient asking `turns` questions in one conversation, while another patient asks short
     visits of questions; then the other patient alone, as long again. Medians in ms."""
@@ -194,7 +203,7 @@ async def long_conversation(rest_url: str, messages: list[str], turns: int) -> d
 
         async def long_patient() -> None:
             sender = f"bench-long-{os.getpid()}"
-            for text in itertools.islice(itertools.cycle(messages), turns):
+            for text in long_conversation_script(messages, turns):
                 long_turns.append(await ask(sender, text))
             done.set()
 

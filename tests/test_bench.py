@@ -7,7 +7,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bench.speed import Latencies, patient_messages, percentile
+from bench.speed import (
+    EARLY_TURNS,
+    LATE_TURNS,
+    Latencies,
+    long_conversation_script,
+    patient_messages,
+    percentile,
+)
 from tests.helpers import PNG_SIGNATURE, PROJECT_ROOT
 
 
@@ -71,3 +78,14 @@ def test_the_speed_run_sends_the_held_out_questions_as_typed_without_annotations
     assert len(messages) >= 150
     assert [m for m in messages if "[" in m or "{" in m] == []  # "[rebif]{...}" is typed as "rebif"
     assert "did lots of ppl relapse on rebif" in messages
+
+
+def test_a_long_conversation_ends_with_the_questions_it_began_with() -> None:
+    """Turn 400 is compared with turn 10 on the same questions, or the comparison measures which
+    questions fell at each end: some answers take far longer to compose than others."""
+    questions = [f"question {number}" for number in range(233)]
+    script = long_conversation_script(questions, 400)
+
+    assert len(script) == 400
+    assert script[LATE_TURNS] == script[EARLY_TURNS] == questions[5:15]
+    assert script[15:390] == [questions[turn % 233] for turn in range(15, 390)]
