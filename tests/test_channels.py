@@ -87,26 +87,32 @@ def test_a_signed_slack_event_gets_the_answer_posted_to_chat_post_message(slack,
 
 
 def test_a_badly_signed_slack_event_gets_401_and_nothing_is_processed(slack, fake_chat_apis) -> None:
-    before = len(fake_chat_apis.calls)
-    body = slack_event("how many people had infections?", "Ev-forged")
+    # Its own channel: another test's answers may still be arriving in theirs.
+    body = slack_event("how many people had infections?", "Ev-forged", channel="D-forged")
     status, _ = post(slack, body, slack_headers(body, secret="not-the-secret"))
     assert status == 401
-    assert not wait_for(lambda: len(fake_chat_apis.calls) > before, QUIET_SECONDS)
+    assert not wait_for(lambda: fake_chat_apis.slack_messages_to("D-forged"), QUIET_SECONDS)
 
 
 def test_a_slack_retry_does_not_produce_a_second_answer(slack, fake_chat_apis) -> None:
-    body = slack_event("what was the yearly relapse rate?", "Ev-retried")
+    # Its own channel, and the whole answer (its source comes last) in before the retry: Slack
+    # events are answered in the background, a message at a time.
+    body = slack_event("what was the yearly relapse rate?", "Ev-retried", channel="D-retried")
     status, _ = post(slack, body, slack_headers(body))
     assert status == 200
     assert wait_for(
-        lambda: any("relapses a year" in t for t in fake_chat_apis.posted("chat.postMessage")), WAIT_SECONDS
+        lambda: any(t.startswith("Source") for t in fake_chat_apis.slack_messages_to("D-retried")),
+        WAIT_SECONDS,
     )
-    answers = len(fake_chat_apis.posted("chat.postMessage"))
+    answer = fake_chat_apis.slack_messages_to("D-retried")
+    assert any("relapses a year" in text for text in answer)
     status, headers = post(
         slack, body, slack_headers(body, **{"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_error"})
     )
     assert status == 200 and headers.get("X-Slack-No-Retry") == "1"
-    assert not wait_for(lambda: len(fake_chat_apis.posted("chat.postMessage")) > answers, QUIET_SECONDS)
+    assert not wait_for(
+        lambda: len(fake_chat_apis.slack_messages_to("D-retried")) > len(answer), QUIET_SECONDS
+    )
 
 
 def answers_in(fake_chat_apis, channel: str) -> int:
