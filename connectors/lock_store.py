@@ -54,6 +54,8 @@ logger = logging.getLogger(__name__)
 MUTEX_LIFETIME_SECONDS = 5.0
 MUTEX_WAIT_SECONDS = 10.0
 MUTEX_POLL_SECONDS = 0.002
+# How many times a message whose ticket expired while it waited may take a new one.
+QUEUE_AGAIN_TIMES = 3
 # How long one Redis command may take (Rasa's default is 10 s, during which every message waits:
 # Rasa's Redis calls block the event loop). Locks are a few round trips of a millisecond.
 SOCKET_SECONDS = 1.0
@@ -82,12 +84,23 @@ class SharedRedisLockStore(RedisLockStore):
         """Rasa's ticket lock in Redis; this process's own while Redis cannot be reached."""
         ticket = self._shared_ticket(conversation_id, lock_lifetime)
         shared: TicketLock | None = None
-        if ticket is not None:
+        for _ in range(QUEUE_AGAIN_TIMES + 1):
+            if ticket is None:
+                break
             try:
                 shared = await self._acquire_lock(conversation_id, ticket, wait_time_in_seconds)
-            except (RedisError, OSError) as error:  # not Rasa's LockError: the lock expired, as in Rasa
+                break
+            except LockError:
+                # Rasa gives up on a message whose ticket expired while it queued (behind a turn
+                # of a server that died, say) once the lock is deleted: the message would be
+                # answered by nobody and never stored. The lock being gone means nobody holds it.
+                logger.warning("A message's ticket expired while it waited for its turn: it queues again")
+                ticket = self._shared_ticket(conversation_id, lock_lifetime)
+            except (RedisError, OSError) as error:
                 self._redis_failed(error)  # the ticket expires with the lock's lifetime
                 ticket = None
+        if shared is None and ticket is not None:
+            raise LockError(f"A message waited {QUEUE_AGAIN_TIMES + 1} lock lifetimes for its turn.")
         if ticket is None:
             async with self.local.lock(conversation_id, lock_lifetime, wait_time_in_seconds) as local:
                 yield local

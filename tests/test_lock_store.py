@@ -254,3 +254,28 @@ def test_a_redis_that_hangs_holds_up_one_message_for_about_a_second_and_the_next
     assert first < SOCKET_SECONDS + 1.5
     assert second < 0.2
     assert handled.count("p1 end") == 2 and "p2 end" in handled
+
+
+def test_a_message_whose_ticket_expires_while_it_waits_is_still_handled(own_redis: RedisServer) -> None:
+    """A server killed mid-turn leaves its ticket to expire; the messages queued behind it wait
+    longer than their own tickets last. Rasa then finds the lock deleted and drops the message
+    (LockError): it was never handled, nor stored. Here it queues again."""
+    store = lock_store_for(own_redis)
+    store.issue_ticket("p1", 0.5)  # the killed server's turn: never returned
+    handled: list[str] = []
+
+    async def queued(seconds: float, lifetime: float, delay: float) -> None:
+        await asyncio.sleep(delay)
+        async with store.lock("p1", lock_lifetime=lifetime, wait_time_in_seconds=0.02):
+            handled.append("start")
+            await asyncio.sleep(seconds)
+            handled.append("end")
+
+    async def scenario() -> None:
+        # The first waits out the dead ticket and takes 0.8 s; the second's ticket (0.7 s) expires
+        # meanwhile, and the lock is deleted when the first returns its own.
+        await asyncio.gather(queued(0.8, 3.0, 0.0), queued(0.0, 0.7, 0.05))
+
+    asyncio.run(scenario())
+    assert handled == ["start", "end", "start", "end"]
+    assert redis.Redis.from_url(own_redis.url).keys("outage:lock:*") == []
