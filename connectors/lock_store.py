@@ -84,23 +84,22 @@ class SharedRedisLockStore(RedisLockStore):
         """Rasa's ticket lock in Redis; this process's own while Redis cannot be reached."""
         ticket = self._shared_ticket(conversation_id, lock_lifetime)
         shared: TicketLock | None = None
-        for _ in range(QUEUE_AGAIN_TIMES + 1):
-            if ticket is None:
-                break
+        queued_again = 0
+        while ticket is not None and shared is None:
             try:
                 shared = await self._acquire_lock(conversation_id, ticket, wait_time_in_seconds)
-                break
             except LockError:
                 # Rasa gives up on a message whose ticket expired while it queued (behind a turn
                 # of a server that died, say) once the lock is deleted: the message would be
                 # answered by nobody and never stored. The lock being gone means nobody holds it.
+                if queued_again == QUEUE_AGAIN_TIMES:
+                    raise
+                queued_again += 1
                 logger.warning("A message's ticket expired while it waited for its turn: it queues again")
                 ticket = self._shared_ticket(conversation_id, lock_lifetime)
             except (RedisError, OSError) as error:
                 self._redis_failed(error)  # the ticket expires with the lock's lifetime
                 ticket = None
-        if shared is None and ticket is not None:
-            raise LockError(f"A message waited {QUEUE_AGAIN_TIMES + 1} lock lifetimes for its turn.")
         if ticket is None:
             async with self.local.lock(conversation_id, lock_lifetime, wait_time_in_seconds) as local:
                 yield local
