@@ -747,6 +747,7 @@ def test_the_rasa_container_is_given_the_model_its_code_and_its_settings(
         "/app/models": "./models",
         "/app/connectors": "./connectors",
         "/app/safety": "./safety",
+        "/app/nlu": "./nlu",  # the intent classifier the model names
         # Where safety/ and connectors/ look for them.
         "/app/knowledge/red_flags.yml": "./knowledge/red_flags.yml",
         "/app/knowledge/languages.yml": "./knowledge/languages.yml",

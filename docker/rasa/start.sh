@@ -1,6 +1,6 @@
 #!/bin/sh
 # Start one Rasa server in the `rasa` service of docker-compose.yml (mounted read-only at
-# /app/docker/rasa/start.sh; the project's connectors/, safety/ and models/ are mounted beside it).
+# /app/docker/rasa/start.sh; the project's connectors/, safety/, nlu/ and models/ are mounted beside it).
 # The endpoints (action server, tracker store, lock store) and the channels (plus Slack and
 # Telegram when their tokens are set) are written from the environment into files only this user
 # can read, so no password or token is ever in a mounted file.

@@ -1,0 +1,118 @@
+"""The intent classifier (nlu/intent_classifier.py): it learns intents from a few examples,
+ranks them, survives a save and a load unchanged, and loads without running code from the file.
+The whole model's quality is checked on held-out messages in tests/test_model.py."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from nlu.intent_classifier import VOCABULARY_FILE, WEIGHTS_FILE, TfidfIntentClassifier
+
+EXAMPLES = {
+    "ask_relapse": ["how many people relapsed", "did anyone have a relapse", "relapses on lemtrada"],
+    "ask_side_effects": ["what are the side effects", "is it safe", "side effects of the drip"],
+    "greet": ["hello", "hi there", "good morning"],
+}
+
+
+def training_data() -> TrainingData:
+    return TrainingData(
+        [Message(data={TEXT: text, INTENT: intent}) for intent, texts in EXAMPLES.items() for text in texts]
+    )
+
+
+def new_classifier(
+    tmp_path: Path, config: dict | None = None
+) -> tuple[TfidfIntentClassifier, LocalModelStorage]:
+    (tmp_path / "storage").mkdir()
+    storage = LocalModelStorage(tmp_path / "storage")
+    context = ExecutionContext(GraphSchema({}), "test")
+    classifier = TfidfIntentClassifier.create(
+        {**TfidfIntentClassifier.get_default_config(), **(config or {})},
+        storage,
+        Resource("intents"),
+        context,
+    )
+    return classifier, storage
+
+
+def classify(classifier: TfidfIntentClassifier, *texts: str) -> list[Message]:
+    return classifier.process([Message(data={TEXT: text}) for text in texts])
+
+
+def test_it_recognises_a_misspelt_question_it_never_saw(tmp_path: Path) -> None:
+    classifier, _ = new_classifier(tmp_path)
+    classifier.train(training_data())
+    message = classify(classifier, "how many peple relapsd")[0]
+    assert message.get(INTENT)["name"] == "ask_relapse"
+
+
+def test_the_ranking_holds_every_intent_best_first_and_sums_to_one(tmp_path: Path) -> None:
+    classifier, _ = new_classifier(tmp_path)
+    classifier.train(training_data())
+    message = classify(classifier, "what are the side effects")[0]
+    ranking = message.get(INTENT_RANKING_KEY)
+    assert [r["name"] for r in ranking][0] == "ask_side_effects" == message.get(INTENT)["name"]
+    assert {r["name"] for r in ranking} == set(EXAMPLES)
+    confidences = [r["confidence"] for r in ranking]
+    assert confidences == sorted(confidences, reverse=True)
+    assert sum(confidences) == pytest.approx(1.0)
+
+
+def test_the_ranking_length_is_respected(tmp_path: Path) -> None:
+    classifier, _ = new_classifier(tmp_path, {"ranking_length": 2})
+    classifier.train(training_data())
+    assert len(classify(classifier, "hello")[0].get(INTENT_RANKING_KEY)) == 2
+
+
+def test_an_empty_message_gets_an_intent_and_no_error(tmp_path: Path) -> None:
+    classifier, _ = new_classifier(tmp_path)
+    classifier.train(training_data())
+    assert classify(classifier, "")[0].get(INTENT)["name"] in EXAMPLES
+
+
+def test_a_loaded_classifier_gives_the_same_confidences_as_the_trained_one(tmp_path: Path) -> None:
+    classifier, storage = new_classifier(tmp_path)
+    resource = classifier.train(training_data())
+    loaded = TfidfIntentClassifier.load(
+        TfidfIntentClassifier.get_default_config(),
+        storage,
+        resource,
+        ExecutionContext(GraphSchema({}), "test"),
+    )
+    texts = ["how many relapsed on lemtrada", "hiya", "is the drip safe?", "xyzzy"]
+    before = [m.get(INTENT_RANKING_KEY) for m in classify(classifier, *texts)]
+    after = [m.get(INTENT_RANKING_KEY) for m in classify(loaded, *texts)]
+    for trained_ranking, loaded_ranking in zip(before, after, strict=True):
+        assert [r["name"] for r in trained_ranking] == [r["name"] for r in loaded_ranking]
+        assert np.allclose(
+            [r["confidence"] for r in trained_ranking], [r["confidence"] for r in loaded_ranking]
+        )
+
+
+def test_the_saved_model_is_plain_data_with_no_pickle(tmp_path: Path) -> None:
+    classifier, storage = new_classifier(tmp_path)
+    resource = classifier.train(training_data())
+    with storage.read_from(resource) as directory:
+        assert sorted(p.name for p in directory.iterdir()) == sorted([VOCABULARY_FILE, WEIGHTS_FILE])
+        with zipfile.ZipFile(directory / WEIGHTS_FILE) as archive:
+            for name in archive.namelist():  # a pickled object array would fail to load here
+                np.load(archive.open(name), allow_pickle=False)
+
+
+def test_with_fewer_than_two_intents_it_trains_nothing_and_sets_no_intent(tmp_path: Path) -> None:
+    classifier, storage = new_classifier(tmp_path)
+    resource = classifier.train(TrainingData([Message(data={TEXT: "hello", INTENT: "greet"})]))
+    assert classify(classifier, "hello")[0].get(INTENT) is None
+    loaded = TfidfIntentClassifier.load({}, storage, resource, ExecutionContext(GraphSchema({}), "test"))
+    assert classify(loaded, "hello")[0].get(INTENT) is None
