@@ -1,6 +1,7 @@
-"""`make bench`: answer quality against Rasa's untuned default, then speed against the parse floor,
-then docs/benchmarks.md with its plots. `--smoke` is the test suite's quick version: no training,
-a few messages, and the report written under --out instead of docs/.
+"""`make bench`: answer quality of config.yml, the previous configuration and Rasa's untuned
+default, side by side; then the speed of each (this project's measured in full); then
+docs/benchmarks.md with its plots. `--smoke` is the test suite's quick version: no training, a few
+messages, this project's model only, and the report written under --out instead of docs/.
 
 Usage: python -m bench [--smoke] [--out results/bench]
 """
@@ -28,11 +29,19 @@ def main(argv: list[str] | None = None) -> int:
     status = quality.main(["--out", str(args.out), *smoke])
     if status:
         return status
-    trained = args.out / "models" / "tuned.tar.gz"
-    model = trained if trained.exists() and not args.smoke else speed.DEFAULT_MODEL
-    status = speed.main(["--out", str(args.out), "--model", str(model), *smoke])
-    if status:
-        return status
+    for name in ("tuned", "previous", "baseline"):
+        trained = args.out / "models" / f"{name}.tar.gz"
+        if args.smoke:
+            if name != "tuned":
+                continue
+            trained = speed.DEFAULT_MODEL
+        plan = "smoke" if args.smoke else "full" if name == "tuned" else "compare"
+        output = "speed" if name == "tuned" else f"speed-{name}"
+        status = speed.main(
+            ["--out", str(args.out), "--model", str(trained), "--plan", plan, "--name", output]
+        )
+        if status:
+            return status
 
     docs = args.out if args.smoke else PROJECT_ROOT / "docs"
     command = "python -m bench --smoke" if args.smoke else "make bench"

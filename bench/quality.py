@@ -1,10 +1,13 @@
-"""Answer quality: our configuration against Rasa's untuned default, on data neither has seen.
+"""Answer quality: our configuration, the one before it and Rasa's untuned default, on data none
+has seen.
 
-`python -m bench.quality --out results/bench` trains `config.yml` and `bench/baseline-config.yml`
-on the same domain and data, each from a cold cache and timed, then runs Rasa's own evaluation
-(`rasa test nlu` on the held-out messages in tests/nlu/, `rasa test core` on
-tests/test_stories.yml) on both. It writes the figures and their ratios to `quality.json`, and
-draws each model's intent confusion matrix into docs/benchmarks/.
+`python -m bench.quality --out results/bench` trains `config.yml`, `bench/previous-config.yml` and
+`bench/baseline-config.yml` on the same domain and data, one after another, each from a cold cache
+and timed, then runs Rasa's own evaluation (`rasa test nlu` on the held-out messages in tests/nlu/,
+`rasa test core` on tests/test_stories.yml) on each. It also scores each model's intents and
+entities with `bench.held_out` on tests/nlu/ and on the fresh blind set in tests/blind/ (written
+before this configuration was tuned, and never tuned on). It writes the figures and their ratios
+to `quality.json`, and draws each model's intent confusion matrix into docs/benchmarks/.
 
 `--smoke` trains nothing: it checks the already-trained models/assistant.tar.gz on a slice of
 the held-out set, in under a minute, and writes everything (pictures too) into --out only.
@@ -39,10 +42,16 @@ BIN = Path(sys.executable).parent
 DOMAIN = PROJECT_ROOT / "domain.yml"
 DATA = PROJECT_ROOT / "data"
 HELD_OUT = PROJECT_ROOT / "tests" / "nlu"
+BLIND = PROJECT_ROOT / "tests" / "blind"
 TEST_STORIES = PROJECT_ROOT / "tests" / "test_stories.yml"
 TRAINED_MODEL = PROJECT_ROOT / "models" / "assistant.tar.gz"
 DOCS_PICTURES = PROJECT_ROOT / "docs" / "benchmarks"
-CONFIGS = {"tuned": PROJECT_ROOT / "config.yml", "baseline": PROJECT_ROOT / "bench" / "baseline-config.yml"}
+CONFIGS = {
+    "tuned": PROJECT_ROOT / "config.yml",
+    "previous": PROJECT_ROOT / "bench" / "previous-config.yml",
+    "baseline": PROJECT_ROOT / "bench" / "baseline-config.yml",
+}
+PICTURES = {name: f"intent-confusion{'' if name == 'tuned' else '-' + name}.png" for name in CONFIGS}
 SMOKE_MESSAGES = 27  # one message of each intent
 RASA_TIMEOUT_SECONDS = 1200
 # Keys of Rasa's (scikit-learn's) report that are averages, not intents.
@@ -133,8 +142,8 @@ def ratio(tuned: float | None, baseline: float | None) -> float | None:
 
 
 def gain(tuned: dict[str, Any], baseline: dict[str, Any]) -> dict[str, float | None]:
-    """Our configuration's figures over the baseline's: above 1 is better for F1 and story
-    accuracy; below 1 is better (faster) for training time."""
+    """Our configuration's figures over another's (the baseline's, or the previous one's): above 1
+    is better for F1 and story accuracy; below 1 is better (faster) for training time."""
     return {
         "macro_f1_ratio": ratio(tuned["intent"]["macro_f1"], baseline["intent"]["macro_f1"]),
         "story_accuracy_ratio": ratio(tuned["stories"]["accuracy"], baseline["stories"]["accuracy"]),
@@ -240,10 +249,30 @@ def evaluate(name: str, model: Path, nlu: Path, stories: Path, out: Path) -> dic
         return json.loads(path.read_text()) if path.exists() else []
 
     return {
+        "scores": scores(model, nlu),
         "intent_report": read(nlu_out / "intent_report.json"),
         "pairs": predictions(read(nlu_out / "intent_successes.json"), read(nlu_out / "intent_errors.json")),
         "story_report": read(core_out / "story_report.json"),
     }
+
+
+def scores(model: Path, nlu: Path) -> dict[str, Any]:
+    """Intents and entities of everything the pipeline outputs (`bench.held_out`), on the held-out
+    messages evaluated and on the fresh blind set, in a process of their own."""
+    found = {}
+    for name, files in (("held_out", [nlu]), ("blind", sorted(BLIND.glob("*.yml")))):
+        run = subprocess.run(
+            [sys.executable, "-m", "bench.held_out", str(model), *map(str, files)],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=RASA_TIMEOUT_SECONDS,
+            env={**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"},
+        )
+        if run.returncode != 0:
+            raise RuntimeError(f"bench.held_out failed on {model}:\n{run.stderr[-3000:]}")
+        found[name] = json.loads(run.stdout)
+    return found
 
 
 # ---- the picture ------------------------------------------------------------------------------
@@ -320,6 +349,8 @@ def model_entry(
         "config": shown(config) if config else None,
         "training_seconds": seconds,
         "intent": intent,
+        "entity": results["scores"]["held_out"]["entity"],
+        "blind": results["scores"]["blind"],
         "stories": story_figures(results["story_report"]),
         "model_path": shown(model),
         "confusions": [
@@ -341,6 +372,10 @@ def table(figures: dict[str, Any]) -> str:
         ("weighted F1", lambda m: m["intent"]["weighted_f1"], "{:.3f}"),
         ("story accuracy", lambda m: m["stories"]["accuracy"], "{:.3f}"),
         ("action accuracy", lambda m: m["stories"]["action_accuracy"], "{:.3f}"),
+        ("entity F1", lambda m: m["entity"]["f1"], "{:.3f}"),
+        ("blind accuracy", lambda m: m["blind"]["intent"]["accuracy"], "{:.3f}"),
+        ("blind macro F1", lambda m: m["blind"]["intent"]["macro_f1"], "{:.3f}"),
+        ("blind entity F1", lambda m: m["blind"]["entity"]["f1"], "{:.3f}"),
         ("training seconds", lambda m: m["training_seconds"], "{:.0f}"),
     ]
     lines = [f"{'':18}" + "".join(f"{name:>12}" for name in models)]
@@ -353,8 +388,8 @@ def table(figures: dict[str, Any]) -> str:
 
 
 def full(out: Path) -> dict[str, Any]:
-    """Train both configurations one after the other (never side by side, so each training time
-    is its own), then evaluate both."""
+    """Train every configuration one after the other (never side by side, so each training time
+    is its own), then evaluate them two at a time."""
     trained = {name: train(name, config, out) for name, config in CONFIGS.items()}
     with ThreadPoolExecutor(max_workers=2) as pool:
         jobs = {
@@ -362,10 +397,7 @@ def full(out: Path) -> dict[str, Any]:
             for name, (model, _) in trained.items()
         }
         results = {name: job.result() for name, job in jobs.items()}
-    pictures = {
-        "tuned": DOCS_PICTURES / "intent-confusion.png",
-        "baseline": DOCS_PICTURES / "intent-confusion-baseline.png",
-    }
+    pictures = {name: DOCS_PICTURES / PICTURES[name] for name in CONFIGS}
     models = {
         name: model_entry(name, CONFIGS[name], model, seconds, results[name], pictures[name])
         for name, (model, seconds) in trained.items()
@@ -373,10 +405,13 @@ def full(out: Path) -> dict[str, Any]:
     return {
         "smoke": False,
         "held_out_messages": len(results["tuned"]["pairs"]),
+        "blind_messages": models["tuned"]["blind"]["intent"]["messages"],
         "test_conversations": models["tuned"]["stories"]["conversations"],
         "models": models,
         "gain": gain(models["tuned"], models["baseline"]),
+        "gain_over_previous": gain(models["tuned"], models["previous"]),
         "confusion_matrix_png": shown(pictures["tuned"]),
+        "confusion_matrix_png_previous": shown(pictures["previous"]),
         "confusion_matrix_png_baseline": shown(pictures["baseline"]),
     }
 
@@ -394,9 +429,11 @@ def smoke(out: Path) -> dict[str, Any]:
     return {
         "smoke": True,
         "held_out_messages": len(results["pairs"]),
+        "blind_messages": tuned["blind"]["intent"]["messages"],
         "test_conversations": tuned["stories"]["conversations"],
-        "models": {"tuned": tuned, "baseline": None},
+        "models": {"tuned": tuned, "previous": None, "baseline": None},
         "gain": None,
+        "gain_over_previous": None,
         "confusion_matrix_png": shown(picture),
     }
 

@@ -15,6 +15,17 @@ from typing import Any
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MACRO_F1_TARGET = 0.95
 TURN_TO_PARSE_TARGET = 3.0
+# The targets of the configuration's side-by-side comparison (issue 14).
+TRAINING_SECONDS_TARGET = 60
+START_UP_SECONDS_TARGET = 10
+RASA_MEMORY_MB_TARGET = 600
+TURN_TO_PARSE_AND_LOOKUP_TARGET = 1.5
+TURNS_PER_SECOND_TARGET = 100
+NAMES = {
+    "tuned": "this project (`config.yml`)",
+    "previous": "previous (`bench/previous-config.yml`)",
+    "baseline": "Rasa default (`bench/baseline-config.yml`)",
+}
 
 
 def machine() -> dict[str, str]:
@@ -150,8 +161,206 @@ def _long_conversation(long: dict[str, Any] | None) -> list[str]:
     ]
 
 
+def _verdict(met: bool) -> str:
+    return "**met**" if met else "**not met**"
+
+
+def _cell(value: float | None, style: str = "{:.3f}") -> str:
+    return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else style.format(value)
+
+
+def _quality(quality: dict[str, Any], docs: Path) -> list[str]:
+    """Each configuration's answer quality, side by side, and the emergencies."""
+    models = {name: entry for name, entry in quality["models"].items() if entry}
+    names = list(models)
+    header = "| | " + " | ".join(NAMES[name] for name in names) + " |"
+    rule = "|---" * (len(names) + 1) + "|"
+    rows = [
+        ("training time, whole model, cold (s)", lambda m: m["training_seconds"], "{:.0f}"),
+        ("intent accuracy, held-out", lambda m: m["intent"]["accuracy"], "{:.3f}"),
+        ("intent macro F1, held-out", lambda m: m["intent"]["macro_f1"], "{:.3f}"),
+        ("entity F1, held-out", lambda m: m["entity"]["f1"], "{:.3f}"),
+        ("intent accuracy, fresh blind set", lambda m: m["blind"]["intent"]["accuracy"], "{:.3f}"),
+        ("intent macro F1, fresh blind set", lambda m: m["blind"]["intent"]["macro_f1"], "{:.3f}"),
+        ("entity F1, fresh blind set", lambda m: m["blind"]["entity"]["f1"], "{:.3f}"),
+        ("test conversations entirely right", lambda m: m["stories"]["accuracy"], "{:.3f}"),
+        ("actions right", lambda m: m["stories"]["action_accuracy"], "{:.3f}"),
+    ]
+    lines = [
+        "## Answer quality",
+        "",
+        f"Three configurations trained on the same domain and data in the same run, one after another, "
+        f"each from a cold cache. Each is judged on the {quality['held_out_messages']} held-out messages "
+        f"in `tests/nlu/` (the previous configurations were tuned on them, and this one too, so they "
+        f"flatter all three), on the {quality.get('blind_messages', 'n/a')} messages of the fresh blind "
+        "set in `tests/blind/` (written before this configuration was chosen and never tuned on: the "
+        f"honest figure), and on the {quality['test_conversations']} test conversations in "
+        "`tests/test_stories.yml`. Intents and entities are those the whole pipeline outputs "
+        "(`bench/held_out.py`); entity F1 is Rasa's token-level micro average.",
+        "",
+        header,
+        rule,
+        *(
+            f"| {label} | " + " | ".join(_cell(value(models[name]), style) for name in names) + " |"
+            for label, value, style in rows
+        ),
+        "",
+    ]
+    tuned, previous = models["tuned"], models.get("previous")
+    seconds = tuned["training_seconds"]
+    if seconds is not None:
+        lines.append(
+            f"Target: the whole model trains in at most {TRAINING_SECONDS_TARGET} s: "
+            f"{_verdict(seconds <= TRAINING_SECONDS_TARGET)} ({seconds:.0f} s)."
+        )
+    if previous:
+        ours, theirs = tuned["blind"], previous["blind"]
+        no_worse = (
+            ours["intent"]["accuracy"] >= theirs["intent"]["accuracy"]
+            and ours["entity"]["f1"] >= theirs["entity"]["f1"]
+        )
+        lines += [
+            "",
+            "Target: on the fresh blind set, intents and entities no worse than the previous "
+            f"configuration's: {_verdict(no_worse)} (intent accuracy {ours['intent']['accuracy']:.3f} "
+            f"against {theirs['intent']['accuracy']:.3f}; entity F1 {ours['entity']['f1']:.3f} against "
+            f"{theirs['entity']['f1']:.3f}).",
+        ]
+    baseline = models.get("baseline")
+    lines += [
+        "",
+        "What matters most is not in the average: messages describing an emergency. This project "
+        "checks every message against fixed red-flag rules after the model (`safety/`); Rasa's default "
+        "has only its learned `red_flag` intent.",
+        "",
+        "| emergencies in the held-out messages | " + " | ".join(NAMES[name] for name in names) + " |",
+        rule,
+        "| escalated to the urgent-help reply | " + " | ".join(_emergencies(models[n]) for n in names) + " |",
+        "| ordinary messages labelled `red_flag` | "
+        + " | ".join(_false_alarms(models[n]) for n in names)
+        + " |",
+        "",
+        "A label is what `rasa test nlu` reports. In this project the urgent-help reply also needs a "
+        "rule to confirm it: a learned `red_flag` that no rule confirms goes to the fallback, which "
+        "says how to get urgent help and offers topics (`tests/test_red_flags.py` checks that the "
+        "rules escalate every held-out emergency and no held-out ordinary message)."
+        + (
+            " Rasa's default sends every `red_flag` label above its fallback threshold to the"
+            " urgent-help reply."
+            if baseline
+            else ""
+        ),
+    ]
+    met = tuned["intent"]["macro_f1"] >= MACRO_F1_TARGET
+    weakest = sorted(tuned["intent"]["per_intent"].items(), key=lambda item: item[1]["f1"])[:6]
+    lines += [
+        "",
+        f"Target: intent macro F1 on the held-out messages at least {MACRO_F1_TARGET}: {_verdict(met)} "
+        f"({tuned['intent']['macro_f1']:.3f}).",
+        "",
+        "Weakest intents (this project, held-out messages):",
+        "",
+        "| intent | precision | recall | F1 | messages |",
+        "|---|---|---|---|---|",
+        *(
+            f"| `{name}` | {s['precision']:.2f} | {s['recall']:.2f} | {s['f1']:.2f} | {s['support']} |"
+            for name, s in weakest
+        ),
+        "",
+    ]
+    confusion = quality.get("confusion_matrix_png")
+    if confusion:
+        lines += [f"![Intent confusion matrix]({os.path.relpath(PROJECT_ROOT / confusion, docs)})", ""]
+    return lines
+
+
+def _side_by_side(speed: dict[str, Any], others: dict[str, dict[str, Any]]) -> list[str]:
+    """Each configuration's serving speed and memory, side by side, with the targets."""
+    runs = {"tuned": speed, **others}
+    names = list(runs)
+
+    def level(run: dict[str, Any], count: int, key: str, two: bool = False) -> float | None:
+        found = run.get("turns_two_servers" if two else "turns", {}).get(str(count))
+        return found[key] if found else None
+
+    rows: list[tuple[str, Any, str]] = [
+        ("`/model/parse` p50 (ms)", lambda r: r["parse"]["p50_ms"], "{:.1f}"),
+        ("knowledge lookup p50 (ms)", lambda r: r["lookup"]["p50_ms"], "{:.1f}"),
+        ("turn p50, 1 conversation (ms)", lambda r: level(r, 1, "p50_ms"), "{:.1f}"),
+        ("turn p95, 1 conversation (ms)", lambda r: level(r, 1, "p95_ms"), "{:.1f}"),
+        ("turn p50, 32 at once (ms)", lambda r: level(r, 32, "p50_ms"), "{:.0f}"),
+        ("turn p95, 32 at once (ms)", lambda r: level(r, 32, "p95_ms"), "{:.0f}"),
+        ("turn / parse, p50", lambda r: r["turn_to_parse_ratio_p50"], "{:.2f}x"),
+        ("turn / (parse + lookup), p50", lambda r: r.get("turn_to_parse_and_lookup_ratio_p50"), "{:.2f}x"),
+        ("turns/s, 32 at once, one Rasa server", lambda r: level(r, 32, "per_second"), "{:.1f}"),
+        ("turns/s, 32 at once, two Rasa servers", lambda r: level(r, 32, "per_second", True), "{:.1f}"),
+        (
+            "Rasa server, start to first answer (s)",
+            lambda r: r["rasa_start_to_first_answer_seconds"],
+            "{:.1f}",
+        ),
+        ("Rasa server, peak memory (MiB)", lambda r: r["peak_memory_mb"]["rasa_server"], "{:.0f}"),
+        ("TensorFlow loaded", lambda r: r.get("tensorflow_loaded"), "{}"),
+    ]
+    lines = [
+        "## Side by side",
+        "",
+        "Each configuration's model served the same way in the same run, one after another: one action "
+        "server, the knowledge store in the loop, the held-out patients' questions over REST.",
+        "",
+        "| | " + " | ".join(NAMES[name] for name in names) + " |",
+        "|---" * (len(names) + 1) + "|",
+        *(
+            f"| {label} | " + " | ".join(_cell(value(runs[name]), style) for name in names) + " |"
+            for label, value, style in rows
+        ),
+        "",
+    ]
+    two = level(speed, 32, "per_second", True)
+    ratio = speed.get("turn_to_parse_and_lookup_ratio_p50")
+    targets = [
+        (
+            f"Rasa server from start to first answer within {START_UP_SECONDS_TARGET} s",
+            speed["rasa_start_to_first_answer_seconds"] <= START_UP_SECONDS_TARGET,
+            f"{speed['rasa_start_to_first_answer_seconds']:.1f} s",
+        ),
+        (
+            f"Rasa server peak memory at most {RASA_MEMORY_MB_TARGET} MB",
+            speed["peak_memory_mb"]["rasa_server"] * 1.048576 <= RASA_MEMORY_MB_TARGET,
+            f"{speed['peak_memory_mb']['rasa_server'] * 1.048576:.0f} MB",
+        ),
+        (
+            f"a turn at 1 conversation at most {TURN_TO_PARSE_AND_LOOKUP_TARGET}x (parse + lookup) at p50",
+            ratio is not None and ratio <= TURN_TO_PARSE_AND_LOOKUP_TARGET,
+            _cell(ratio, "{:.2f}x"),
+        ),
+        (
+            f"at least {TURNS_PER_SECOND_TARGET} turns/s at 32 conversations (two Rasa servers)",
+            two is not None and two >= TURNS_PER_SECOND_TARGET,
+            _cell(two, "{:.1f}"),
+        ),
+    ]
+    lines += ["| target (this project) | | measured |", "|---|---|---|"]
+    lines += [f"| {label} | {_verdict(met)} | {value} |" for label, met, value in targets]
+    cost = speed.get("tensorflow_import")
+    lines += [
+        "",
+        (
+            "The Rasa server still loads TensorFlow although no component of this pipeline uses it: Rasa "
+            "imports it for every model (`rasa.core.policies.policy` imports the featurizers, which "
+            "import `rasa.utils.tensorflow`). Importing it alone costs "
+            f"{cost['import_seconds']:.1f} s and {cost['memory_mb']:.0f} MiB here."
+            if cost
+            else "The Rasa server does not load TensorFlow."
+        ),
+        "",
+    ]
+    return lines
+
+
 def render(quality: dict[str, Any] | None, speed: dict[str, Any], info: dict[str, str], plots: dict[str, str],
-           docs: Path, command: str, total_seconds: float) -> str:  # fmt: skip
+           docs: Path, command: str, total_seconds: float,
+           others: dict[str, dict[str, Any]] | None = None) -> str:  # fmt: skip
     """The report, in Markdown; image links relative to `docs`."""
     lines = [
         "# Benchmarks",
@@ -167,80 +376,8 @@ def render(quality: dict[str, Any] | None, speed: dict[str, Any], info: dict[str
         "",
     ]
     if quality:
-        tuned, baseline = quality["models"]["tuned"], quality["models"].get("baseline")
-        lines += [
-            "## Answer quality",
-            "",
-            f"Intents of the {quality['held_out_messages']} held-out messages in `tests/nlu/` (written as "
-            "patients write, never in the training data), and the "
-            f"{quality['test_conversations']} test conversations in `tests/test_stories.yml`. The baseline "
-            "is Rasa's default recipe with no tuning (`bench/baseline-config.yml`), trained on the same "
-            "data in the same run.",
-            "",
-            "| | this project (`config.yml`) | baseline | ratio |",
-            "|---|---|---|---|",
-        ]
-        rows = [
-            ("intent accuracy", lambda m: m["intent"]["accuracy"]),
-            ("intent macro precision", lambda m: m["intent"]["macro_precision"]),
-            ("intent macro recall", lambda m: m["intent"]["macro_recall"]),
-            ("intent macro F1", lambda m: m["intent"]["macro_f1"]),
-            ("conversations entirely right", lambda m: m["stories"]["accuracy"]),
-            ("actions right", lambda m: m["stories"]["action_accuracy"]),
-            ("training time (s)", lambda m: m["training_seconds"]),
-        ]
-        for label, figure in rows:
-            ours, theirs = figure(tuned), figure(baseline) if baseline else None
-            lines.append(
-                f"| {label} | {_figure(label, ours)} | {_figure(label, theirs)} | {_ratio(ours, theirs)} |"
-            )
-        if baseline:
-            apart = round(
-                (tuned["intent"]["accuracy"] - baseline["intent"]["accuracy"]) * quality["held_out_messages"]
-            )
-            lines += [
-                "",
-                f"On intents alone this project's model gets {abs(apart)} message(s) "
-                f"{'more' if apart >= 0 else 'fewer'} right than the baseline, out of "
-                f"{quality['held_out_messages']}.",
-            ]
-        lines += [
-            "",
-            "What matters most is not in the average: messages describing an emergency. This project "
-            "checks every message against fixed red-flag rules after the model (`safety/`); the "
-            "baseline has only its learned `red_flag` intent.",
-            "",
-            "| emergencies in the held-out messages | this project | baseline |",
-            "|---|---|---|",
-            f"| escalated to the urgent-help reply | {_emergencies(tuned)} | {_emergencies(baseline)} |",
-            f"| ordinary messages labelled `red_flag` | {_false_alarms(tuned)} | {_false_alarms(baseline)} |",
-            "",
-            "A label is what `rasa test nlu` reports. In this project the urgent-help reply also needs a "
-            "rule to confirm it: a learned `red_flag` that no rule confirms goes to the fallback, which "
-            "says how to get urgent help and offers topics (`tests/test_red_flags.py` checks that the "
-            "rules escalate every held-out emergency and no held-out ordinary message). The baseline "
-            "sends every `red_flag` label above its fallback threshold to the urgent-help reply.",
-        ]
-        met = tuned["intent"]["macro_f1"] >= MACRO_F1_TARGET
-        weakest = sorted(tuned["intent"]["per_intent"].items(), key=lambda item: item[1]["f1"])[:6]
-        lines += [
-            "",
-            f"Target: intent macro F1 at least {MACRO_F1_TARGET}: **{'met' if met else 'not met'}** "
-            f"({tuned['intent']['macro_f1']:.3f}).",
-            "",
-            "Weakest intents (this project):",
-            "",
-            "| intent | precision | recall | F1 | messages |",
-            "|---|---|---|---|---|",
-            *(
-                f"| `{name}` | {s['precision']:.2f} | {s['recall']:.2f} | {s['f1']:.2f} | {s['support']} |"
-                for name, s in weakest
-            ),
-            "",
-        ]
-        confusion = quality.get("confusion_matrix_png")
-        if confusion:
-            lines += [f"![Intent confusion matrix]({os.path.relpath(PROJECT_ROOT / confusion, docs)})", ""]
+        lines += _quality(quality, docs)
+    lines += _side_by_side(speed, others or {})
     one = speed["turns"][min(speed["turns"], key=int)]
     met = speed["turn_to_parse_ratio_p50"] <= TURN_TO_PARSE_TARGET
     lines += [
@@ -292,7 +429,12 @@ def write(out: Path, docs: Path, command: str, total_seconds: float) -> Path:
     quality_file = out / "quality.json"
     quality = json.loads(quality_file.read_text()) if quality_file.exists() else None
     speed = json.loads((out / "speed.json").read_text())
+    others = {
+        name: json.loads((out / f"speed-{name}.json").read_text())
+        for name in ("previous", "baseline")
+        if (out / f"speed-{name}.json").exists()
+    }
     plots = plot_speed(speed, docs / "benchmarks")
     report = docs / "benchmarks.md"
-    report.write_text(render(quality, speed, machine(), plots, docs, command, total_seconds))
+    report.write_text(render(quality, speed, machine(), plots, docs, command, total_seconds, others))
     return report

@@ -1,6 +1,7 @@
 """How fast the assistant answers, with the action server and the knowledge store in the loop.
 
 Usage: python -m bench.speed --out results/bench [--model models/assistant.tar.gz] [--smoke]
+                             [--plan full|compare|smoke] [--name speed]
 
 It starts the action server and one Rasa server on loopback (as `make serve` does, plus Rasa's
 HTTP API for `/model/parse`), and measures:
@@ -9,11 +10,15 @@ HTTP API for `/model/parse`), and measures:
 - the floor: `/model/parse` (understanding a message, nothing else), one at a time;
 - whole turns over the REST channel at 1, 8 and 32 conversations at once: p50, p95, p99 and
   messages per second; and the ratio of a turn's p50 to a parse's p50 at 1 conversation;
+- the same 32 conversations shared by two Rasa servers (one per core), each conversation kept on
+  one server as the production proxy keeps a client on one (each server here holds its own
+  conversations in memory, as the embedded default does);
 - one long conversation (`Plan.long_conversation_turns` questions, one after another): the median
   turn around turn 10 and around its last turn, and meanwhile another patient's median turn,
   against that patient's alone: a turn's cost must not grow with the conversation's length;
 - the knowledge lookup alone (composing an answer from the store, in this process);
-- the peak memory (RSS) of the Rasa server and of the action server.
+- the peak memory (RSS) of the Rasa server and of the action server;
+- whether the Rasa server loaded TensorFlow, and what importing it costs on its own.
 
 Every level is bounded in messages and in seconds, so a slow machine makes it shorter, not
 endless. The messages are the held-out questions in tests/nlu/, written as patients write.
@@ -27,6 +32,7 @@ import itertools
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -52,14 +58,18 @@ class Plan:
     seconds_per_level: float = 45.0
     parses: int = 300
     lookups: int = 2000
-    long_conversation_turns: int = 400
+    long_conversation_turns: int = 400  # 0: no long conversation
+    two_server_levels: tuple[int, ...] = (32,)  # conversations at once across two Rasa servers
 
 
 FULL = Plan()
+# For the configurations the report compares with this one: the levels the targets are set at.
+COMPARE = Plan(concurrency_levels=(1, 32), parses=200, lookups=200, long_conversation_turns=0)
 SMOKE = Plan(
     concurrency_levels=(1, 4), turns_per_level=12, seconds_per_level=20.0, parses=10, lookups=50,
-    long_conversation_turns=30,
+    long_conversation_turns=30, two_server_levels=(4,),
 )  # fmt: skip
+PLANS = {"full": FULL, "compare": COMPARE, "smoke": SMOKE}
 # The turns compared in a long conversation: the median of the ten around each end.
 EARLY_TURNS = slice(5, 15)
 LATE_TURNS = slice(-10, None)
@@ -129,8 +139,11 @@ async def parse_latencies(base_url: str, messages: list[str], count: int) -> Lat
     return found
 
 
-async def turn_latencies(rest_url: str, messages: list[str], conversations: int, plan: Plan) -> Latencies:
-    """`conversations` patients at once, each asking one question after another over REST.
+async def turn_latencies(
+    rest_urls: Sequence[str], messages: list[str], conversations: int, plan: Plan
+) -> Latencies:
+    """`conversations` patients at once, each asking one question after another over REST, patient
+    n always to server n modulo the number of servers.
 
     A visit is a hello (not timed: it carries the opening notice), then a few questions, each
     timed from sending it to having the whole answer; then the patient starts a new visit. Rasa's
@@ -149,11 +162,13 @@ async def turn_latencies(rest_url: str, messages: list[str], conversations: int,
     ) as session:
 
         async def patient(number: int) -> None:
+            rest_url = rest_urls[number % len(rest_urls)]
             for visit in itertools.count():
-                if not await conversation(f"bench-{conversations}-{number}-{visit}-{os.getpid()}"):
+                sender = f"bench-{conversations}-{number}-{visit}-{os.getpid()}"
+                if not await conversation(rest_url, sender):
                     return
 
-        async def conversation(sender: str) -> bool:
+        async def conversation(rest_url: str, sender: str) -> bool:
             """One visit of `plan.questions_per_conversation` questions; False once the budget is spent."""
             await post_json(session, rest_url, {"sender": sender, "message": "hello"})
             for _ in range(plan.questions_per_conversation):
@@ -272,6 +287,33 @@ def peak_memory_mb(pid: int) -> float:
     return total_kb / 1024
 
 
+def loads_tensorflow(pid: int) -> bool:
+    """Whether TensorFlow's library is mapped into the process: imported, whoever imported it."""
+    return "libtensorflow" in Path(f"/proc/{pid}/maps").read_text()
+
+
+def tensorflow_import_cost() -> dict[str, float]:
+    """Seconds and peak MiB that `import tensorflow` adds to a bare Python of this environment."""
+    # VmHWM, not getrusage's ru_maxrss, which Linux carries over from the parent across exec.
+    probe = (
+        "import sys, time; started = time.perf_counter(); {}; seconds = time.perf_counter() - started; "
+        "print(seconds, next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')))"
+    )
+    def run(statement: str) -> tuple[float, float]:
+        out = subprocess.run(
+            [sys.executable, "-c", probe.format(statement)],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+        ).stdout.split()
+        return float(out[0]), float(out[1]) / 1024
+
+    bare_seconds, bare_mb = run("pass")
+    seconds, mb = run("import tensorflow")
+    return {"import_seconds": seconds - bare_seconds, "memory_mb": mb - bare_mb}
+
+
 def children_of(pid: int) -> list[int]:
     found: list[int] = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -282,6 +324,22 @@ def children_of(pid: int) -> list[int]:
         if int(fields[1]) == pid:
             child = int(stat.parent.name)
             found.extend([child, *children_of(child)])
+    return found
+
+
+def turn_levels(
+    rest_urls: list[str], messages: list[str], levels: Sequence[int], plan: Plan, where: str = ""
+) -> dict[str, dict[str, Any]]:
+    """Whole turns at each number of conversations at once, with every sample kept for the plots."""
+    found = {}
+    for conversations in levels:
+        measured = asyncio.run(turn_latencies(rest_urls, messages, conversations, plan))
+        level = found[str(conversations)] = {
+            **measured.summary(),
+            "samples_ms": [s * 1000 for s in measured.seconds],
+        }
+        print(f"  {conversations:>2} at once{' ' + where if where else ''}: {level['p50_ms']:.0f} ms p50, "
+              f"{level['per_second']:.1f} messages/s", flush=True)  # fmt: skip
     return found
 
 
@@ -312,6 +370,9 @@ def measure(model: Path, plan: Plan, workdir: Path) -> dict[str, Any]:
         extra_arguments=("--enable-api",),
         environment={"RATE_LIMITS": "off"},
     )
+    second, second_bot = rasa_server(
+        workdir, action_url, name="rasa-2", model=model, environment={"RATE_LIMITS": "off"}
+    )
     results: dict[str, Any] = {
         "model": str(model.relative_to(PROJECT_ROOT) if model.is_relative_to(PROJECT_ROOT) else model)
     }
@@ -325,33 +386,38 @@ def measure(model: Path, plan: Plan, workdir: Path) -> dict[str, Any]:
         results["rasa_start_to_first_answer_seconds"] = first_answer_seconds(bot, began, rasa.process)
 
         results["parse"] = asyncio.run(parse_latencies(bot.base_url, messages, plan.parses)).summary()
-        levels = {}
-        for conversations in plan.concurrency_levels:
-            measured = asyncio.run(turn_latencies(bot.url, messages, conversations, plan))
-            level = levels[str(conversations)] = {
-                **measured.summary(),
-                "samples_ms": [s * 1000 for s in measured.seconds],
-            }
-            print(f"  {conversations:>2} at once: {level['p50_ms']:.0f} ms p50, "
-                  f"{level['per_second']:.1f} messages/s", flush=True)  # fmt: skip
-        results["turns"] = levels
-        results["long_conversation"] = asyncio.run(
-            long_conversation(bot.url, messages, plan.long_conversation_turns)
-        )
-        long = results["long_conversation"]
-        print(f"  a {long['turns']}-turn conversation: {long['early_p50_ms']:.0f} ms near the start, "
-              f"{long['late_p50_ms']:.0f} ms at the end", flush=True)  # fmt: skip
+        results["turns"] = turn_levels([bot.url], messages, plan.concurrency_levels, plan)
+        if plan.long_conversation_turns:
+            results["long_conversation"] = asyncio.run(
+                long_conversation(bot.url, messages, plan.long_conversation_turns)
+            )
+            long = results["long_conversation"]
+            print(f"  a {long['turns']}-turn conversation: {long['early_p50_ms']:.0f} ms near the start, "
+                  f"{long['late_p50_ms']:.0f} ms at the end", flush=True)  # fmt: skip
+        if plan.two_server_levels:
+            second.start()
+            second.wait()
+            results["turns_two_servers"] = turn_levels(
+                [bot.url, second_bot.url], messages, plan.two_server_levels, plan, "on two servers"
+            )
         results["lookup"] = lookup_latencies(plan.lookups).summary()
         assert actions.process is not None
+        results["tensorflow_loaded"] = loads_tensorflow(rasa.process.pid)
         results["peak_memory_mb"] = {
             "rasa_server": peak_memory_mb(rasa.process.pid),
             "action_server": peak_memory_mb(actions.process.pid),
         }
     finally:
+        second.stop()
         rasa.stop()
         actions.stop()
     one = results["turns"][str(plan.concurrency_levels[0])]
     results["turn_to_parse_ratio_p50"] = one["p50_ms"] / results["parse"]["p50_ms"]
+    results["turn_to_parse_and_lookup_ratio_p50"] = one["p50_ms"] / (
+        results["parse"]["p50_ms"] + results["lookup"]["p50_ms"]
+    )
+    if results["tensorflow_loaded"]:
+        results["tensorflow_import"] = tensorflow_import_cost()
     results["plan"] = asdict(plan)
     return results
 
@@ -361,15 +427,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "results" / "bench")
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     parser.add_argument("--smoke", action="store_true", help="a few messages only, for the test suite")
+    parser.add_argument("--plan", choices=sorted(PLANS), help="how much to measure (default: full)")
+    parser.add_argument("--name", default="speed", help="the figures go to NAME.json in --out")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
-    plan = SMOKE if args.smoke else FULL
+    plan = PLANS[args.plan or ("smoke" if args.smoke else "full")]
     print(f"==> Speed: {plan.concurrency_levels} conversations at once, model {args.model}", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-speed-") as workdir:
         results = measure(args.model.resolve(), plan, Path(workdir))
-    results["smoke"] = args.smoke
-    (args.out / "speed.json").write_text(json.dumps(results, indent=1))
+    results["smoke"] = plan == SMOKE
+    (args.out / f"{args.name}.json").write_text(json.dumps(results, indent=1))
     print(
         f"Parse p50 {results['parse']['p50_ms']:.0f} ms; turn p50 at 1 conversation "
         f"{results['turns'][str(plan.concurrency_levels[0])]['p50_ms']:.0f} ms "

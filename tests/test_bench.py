@@ -33,6 +33,14 @@ def test_the_smoke_run_measures_every_figure_the_issue_asks_for(bench_smoke_run:
     long = speed["long_conversation"]
     assert long["turns"] >= 30 and 0 < long["early_p50_ms"] and 0 < long["late_p50_ms"]
     assert 0 < long["other_patient_meanwhile_p50_ms"] and 0 < long["other_patient_alone_p50_ms"]
+    two = speed["turns_two_servers"]["4"]
+    assert two["requests"] > 0 and two["failures"] == 0 and two["per_second"] > 0
+    assert 0 < speed["turn_to_parse_and_lookup_ratio_p50"] < speed["turn_to_parse_ratio_p50"]
+    assert isinstance(speed["tensorflow_loaded"], bool)
+    if speed["tensorflow_loaded"]:
+        assert (
+            speed["tensorflow_import"]["import_seconds"] > 0 and speed["tensorflow_import"]["memory_mb"] > 50
+        )
 
 
 def test_the_report_shows_the_measured_figures_and_its_plots(bench_smoke_run: tuple[Path, str]) -> None:
@@ -48,6 +56,43 @@ def test_the_report_shows_the_measured_figures_and_its_plots(bench_smoke_run: tu
         not (PROJECT_ROOT / "docs" / "benchmarks.md").exists()
         or "smoke" not in (PROJECT_ROOT / "docs" / "benchmarks.md").read_text()
     )
+
+
+def test_the_report_sets_each_target_against_its_measured_figure(bench_smoke_run: tuple[Path, str]) -> None:
+    out, _ = bench_smoke_run
+    speed = json.loads((out / "speed.json").read_text())
+    report = (out / "benchmarks.md").read_text()
+    start_up = speed["rasa_start_to_first_answer_seconds"]
+    verdict = "**met**" if start_up <= 10 else "**not met**"
+    assert f"| Rasa server from start to first answer within 10 s | {verdict} | {start_up:.1f} s |" in report
+    assert "at least 100 turns/s at 32 conversations (two Rasa servers) | **not met** | n/a |" in report
+    assert "## Side by side" in report and "TensorFlow" in report
+
+
+def test_the_side_by_side_marks_targets_met_and_not_met() -> None:
+    from bench.report import _side_by_side
+
+    def run(start: float, mb: float, turn: float, two_servers: float) -> dict:
+        return {
+            "parse": {"p50_ms": 4.0},
+            "lookup": {"p50_ms": 2.0},
+            "turns": {
+                "1": {"p50_ms": turn, "p95_ms": turn},
+                "32": {"p50_ms": 100.0, "p95_ms": 200.0, "per_second": 50.0},
+            },
+            "turns_two_servers": {"32": {"per_second": two_servers}},
+            "turn_to_parse_ratio_p50": turn / 4.0,
+            "turn_to_parse_and_lookup_ratio_p50": turn / 6.0,
+            "rasa_start_to_first_answer_seconds": start,
+            "peak_memory_mb": {"rasa_server": mb},
+            "tensorflow_loaded": False,
+        }
+
+    good = "\n".join(_side_by_side(run(9.0, 500.0, 8.0, 120.0), {"previous": run(30.0, 1200.0, 27.0, 40.0)}))
+    assert good.count("**met**") == 4 and "**not met**" not in good
+    assert "| Rasa server, start to first answer (s) | 9.0 | 30.0 |" in good
+    bad = "\n".join(_side_by_side(run(11.0, 580.0, 10.0, 99.0), {}))
+    assert bad.count("**not met**") == 4  # 580 MiB is 608 MB
 
 
 def test_percentiles_are_nearest_rank_and_never_interpolated() -> None:

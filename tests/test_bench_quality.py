@@ -42,6 +42,10 @@ def test_the_smoke_run_gives_every_figure_in_range(smoke: tuple[Path, dict]) -> 
     assert all(0 <= value <= 1 for value in values), values
     assert sum(s["support"] for s in tuned["intent"]["per_intent"].values()) == figures["held_out_messages"]
     assert tuned["stories"]["correct"] <= tuned["stories"]["conversations"] == figures["test_conversations"]
+    assert tuned["blind"]["intent"]["messages"] == figures["blind_messages"] >= 150
+    for scored in (tuned["entity"], tuned["blind"]["entity"], tuned["blind"]["intent"]):
+        assert all(0 <= scored[key] <= 1 for key in scored.keys() & {"precision", "recall", "f1", "accuracy"})
+    assert tuned["blind"]["entity"]["tokens"] > 100  # the blind set's entities were scored
 
 
 def test_the_smoke_run_draws_its_picture_into_out_not_docs(smoke: tuple[Path, dict]) -> None:
@@ -132,6 +136,25 @@ def test_gain_is_tuned_over_baseline_and_none_without_a_baseline_figure() -> Non
     }
     assert quality.gain(model(0.9, 1.0, None), model(0.6, 0.0, 200.0))["story_accuracy_ratio"] is None
     assert quality.ratio(None, 200.0) is None
+
+
+def test_entities_are_scored_token_by_token_from_every_extractor() -> None:
+    from rasa.nlu.tokenizers.tokenizer import Token
+
+    from bench.held_out import micro_scores, token_labels
+
+    tokens = [Token("relapses", 0), Token("on", 9), Token("lemtrada", 12), Token("now", 21)]
+    gold = [{"entity": "outcome", "start": 0, "end": 8}, {"entity": "treatment", "start": 12, "end": 20}]
+    predicted = [  # one from each extractor, one wrong
+        {"entity": "treatment", "start": 12, "end": 20, "extractor": "RegexEntityExtractor"},
+        {"entity": "trial", "start": 21, "end": 24, "extractor": "CRFEntityExtractor"},
+    ]
+    gold_labels, predicted_labels = token_labels(tokens, gold), token_labels(tokens, predicted)
+    assert gold_labels == ["outcome", "no_entity", "treatment", "no_entity"]
+    assert predicted_labels == ["no_entity", "no_entity", "treatment", "trial"]
+    scores = micro_scores(gold_labels, predicted_labels)
+    assert scores == {"precision": 0.5, "recall": 0.5, "f1": 0.5, "tokens": 2}
+    assert micro_scores(["no_entity"], ["no_entity"])["f1"] == 0.0
 
 
 def test_the_held_out_slice_takes_intents_in_turn_and_rasa_reads_it(tmp_path: Path) -> None:
