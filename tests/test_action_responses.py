@@ -7,8 +7,7 @@ import pytest
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
 
-import connectors  # noqa: F401 (installs the check, as the Rasa server's import of it does)
-from connectors.action_responses import RASA_VALIDATION, validate_action_result
+from connectors.action_responses import RASA_VALIDATION, install, validate_action_result
 
 ACTION = RemoteAction("action_answer_question", None)
 
@@ -24,6 +23,13 @@ INVALID = [
     {"events": [], "responses": ["not an object"]},
     {"events": [{"event": "no-such-event"}]},
 ]
+
+
+@pytest.fixture(autouse=True)
+def installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check as the Rasa server has it (`connectors.server.install`), put back afterwards."""
+    monkeypatch.setattr(RemoteAction, "_validate_action_result", RemoteAction._validate_action_result)
+    install()
 
 
 def test_the_server_uses_the_validator_built_once() -> None:

@@ -192,3 +192,16 @@ def test_rasa_locks_conversations_in_redis_from_the_written_file(
 
     assert asyncio.run(hold_a_lock()) != []
     assert redis.Redis.from_url(redis_url).keys("endpointtest:*patient-2*") == []
+
+
+@pytest.mark.parametrize("module", ["connectors.endpoints", "connectors.credentials"])
+def test_the_settings_writers_run_without_loading_rasa(module: str) -> None:
+    """They run before every start of the assistant: with Rasa (and so TensorFlow) imported, each
+    took 4.4 s and 500 MB, most of a newcomer's wait between the widget and the chat."""
+    import subprocess
+    import sys
+
+    probe = f"import sys, {module}; print(sorted(m for m in ('rasa', 'tensorflow') if m in sys.modules))"
+    run = subprocess.run([sys.executable, "-c", probe], cwd=PROJECT_ROOT, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.strip() == "[]"

@@ -68,6 +68,7 @@ def test_installing_puts_the_fail_safe_pieces_in_rasa_s_place_once(monkeypatch: 
     install()
     install()
     assert rasa.core.agent.MessageProcessor is SafeMessageProcessor
+    assert RemoteAction._validate_action_result is action_responses.validate_action_result
     assert getattr(rasa.core.run.configure_app, "hardened", False)
     looked_up = rasa.core.actions.action.action_for_name_or_text
     assert looked_up.fail_safe and not getattr(looked_up.__closure__[0].cell_contents, "fail_safe", False)
