@@ -76,7 +76,7 @@ rasa_run=("$bin/python" -m connectors.server --model models/assistant.tar.gz --e
   --credentials var/credentials.yml --port "$rasa_port" --quiet
   --cors "http://localhost:$web_port" "http://127.0.0.1:$web_port")
 if [ "$mode" = "shell" ]; then
-  echo "==> Loading the assistant (about 20 seconds), then type your question below; /stop ends the chat."
+  echo "==> Loading the assistant (about 10 seconds), then type your question below; /stop ends the chat."
   # The server's log (and the libraries' start-up notices) go to a file, to keep the chat readable.
   if ! "${rasa_run[@]}" 2>var/rasa-server.log; then
     echo "The assistant stopped with an error; the end of var/rasa-server.log:" >&2
@@ -84,6 +84,6 @@ if [ "$mode" = "shell" ]; then
     exit 1
   fi
 else
-  echo "==> Loading the assistant (about 20 seconds); Ctrl+C stops it."
+  echo "==> Loading the assistant (about 10 seconds); Ctrl+C stops it."
   "${rasa_run[@]}"
 fi
