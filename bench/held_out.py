@@ -12,7 +12,9 @@ Intents are Rasa's too (`get_eval_data`): the intent of the whole pipeline, so a
 red-flag check escalates counts as `red_flag`, and an `nlu_fallback` is undone to the intent it
 shadowed.
 
-Usage: python -m bench.held_out MODEL FILE_OR_DIR [...]   (prints the figures as JSON)
+Usage: python -m bench.held_out [--out FIGURES.json] MODEL FILE_OR_DIR [...]
+(the figures as JSON, into FIGURES.json or else printed: Rasa prints notices of its own, so a
+program reading the figures should name a file)
 """
 
 from __future__ import annotations
@@ -93,11 +95,17 @@ async def evaluate(model: Path, files: list[Path]) -> dict[str, Any]:
 
 
 def main(argv: list[str]) -> int:
+    out = None
+    if argv[:1] == ["--out"] and len(argv) > 1:
+        out, argv = Path(argv[1]), argv[2:]
     if len(argv) < 2:
         print(__doc__.rsplit("Usage: ", 1)[1], file=sys.stderr)
         return 2
-    figures = asyncio.run(evaluate(Path(argv[0]), [Path(a) for a in argv[1:]]))
-    print(json.dumps(figures, indent=2))
+    figures = json.dumps(asyncio.run(evaluate(Path(argv[0]), [Path(a) for a in argv[1:]])), indent=2)
+    if out:
+        out.write_text(figures + "\n")
+    else:
+        print(figures)
     return 0
 
 

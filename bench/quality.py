@@ -249,20 +249,22 @@ def evaluate(name: str, model: Path, nlu: Path, stories: Path, out: Path) -> dic
         return json.loads(path.read_text()) if path.exists() else []
 
     return {
-        "scores": scores(model, nlu),
+        "scores": scores(model, nlu, out / name),
         "intent_report": read(nlu_out / "intent_report.json"),
         "pairs": predictions(read(nlu_out / "intent_successes.json"), read(nlu_out / "intent_errors.json")),
         "story_report": read(core_out / "story_report.json"),
     }
 
 
-def scores(model: Path, nlu: Path) -> dict[str, Any]:
+def scores(model: Path, nlu: Path, out: Path) -> dict[str, Any]:
     """Intents and entities of everything the pipeline outputs (`bench.held_out`), on the held-out
     messages evaluated and on the fresh blind set, in a process of their own."""
     found = {}
+    out.mkdir(parents=True, exist_ok=True)
     for name, files in (("held_out", [nlu]), ("blind", sorted(BLIND.glob("*.yml")))):
+        figures = out / f"scores-{name}.json"
         run = subprocess.run(
-            [sys.executable, "-m", "bench.held_out", str(model), *map(str, files)],
+            [sys.executable, "-m", "bench.held_out", "--out", str(figures), str(model), *map(str, files)],
             cwd=PROJECT_ROOT,
             capture_output=True,
             text=True,
@@ -271,7 +273,7 @@ def scores(model: Path, nlu: Path) -> dict[str, Any]:
         )
         if run.returncode != 0:
             raise RuntimeError(f"bench.held_out failed on {model}:\n{run.stderr[-3000:]}")
-        found[name] = json.loads(run.stdout)
+        found[name] = json.loads(figures.read_text())
     return found
 
 

@@ -299,6 +299,7 @@ def tensorflow_import_cost() -> dict[str, float]:
         "import sys, time; started = time.perf_counter(); {}; seconds = time.perf_counter() - started; "
         "print(seconds, next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')))"
     )
+
     def run(statement: str) -> tuple[float, float]:
         out = subprocess.run(
             [sys.executable, "-c", probe.format(statement)],

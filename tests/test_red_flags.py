@@ -37,6 +37,16 @@ RATES_FILE = PROJECT_ROOT / "results" / "safety" / "red-flag-rates.json"
 checker = RedFlagChecker.from_file()
 
 
+def test_the_red_flag_check_runs_last_in_the_pipeline_after_every_classifier() -> None:
+    """Last, so nothing after it can undo an escalation: not the fallback, not a classifier."""
+    pipeline = [
+        step["name"] for step in yaml.safe_load((PROJECT_ROOT / "config.yml").read_text())["pipeline"]
+    ]
+    assert pipeline[-1] == "safety.nlu_component.RedFlagDetector"
+    assert pipeline.count(pipeline[-1]) == 1
+    assert "FallbackClassifier" in pipeline
+
+
 def test_there_are_at_least_40_of_each_kind_of_phrasing() -> None:
     assert len(EMERGENCIES) >= 40 and len(HARMLESS) >= 40
     assert {kind for _, kind, _ in EMERGENCIES} == {flag.key for flag in checker.flags}
