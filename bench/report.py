@@ -131,16 +131,6 @@ def _false_alarms(model: dict[str, Any] | None) -> str:
     return str(counts[2]) if counts else "n/a"
 
 
-def _figure(label: str, value: float | None) -> str:
-    if value is None:
-        return "n/a"
-    return f"{value:.0f}" if "time" in label else f"{value:.3f}"
-
-
-def _ratio(new: float | None, old: float | None) -> str:
-    return f"{new / old:.2f}x" if new is not None and old else "n/a"
-
-
 def _long_conversation(long: dict[str, Any] | None) -> list[str]:
     """A turn near the start of a long conversation against one near its end, and meanwhile
     another patient's, against that patient alone: the ratios are what to compare."""
