@@ -17,7 +17,7 @@ WEB_PACKAGES := web/node_modules/.package-lock.json
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help install knowledge train web browser checkers run serve test bench clean
+.PHONY: help install knowledge train web browser checkers run serve test bench blind clean
 
 help: ## List the commands
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -82,6 +82,9 @@ test: $(KNOWLEDGE_DB) $(MODEL) $(WEB_PACKAGES) browser checkers ## Run the whole
 
 bench: $(KNOWLEDGE_DB) | $(INSTALLED) ## Measure answer quality and speed against baselines; writes docs/benchmarks.md
 	$(BIN)/python -m bench
+
+blind: $(KNOWLEDGE_DB) $(MODEL) ## Score the assistant on the blind conversations (never tune on them)
+	$(BIN)/python -m bench.conversations --out results/blind-conversations.json
 
 clean: ## Remove the trained model, the knowledge store, the widget's packages and test results
 	rm -rf models var results .rasa web/node_modules

@@ -12,6 +12,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from bench import conversations
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MACRO_F1_TARGET = 0.95
 TURN_TO_PARSE_TARGET = 3.0
@@ -411,6 +413,8 @@ def render(quality: dict[str, Any] | None, speed: dict[str, Any], info: dict[str
         f"![Throughput against concurrency]({os.path.relpath(plots['throughput'], docs)})",
         "",
     ]
+    if conversations.RECORDED.exists():
+        lines += conversations.section(json.loads(conversations.RECORDED.read_text()))
     return "\n".join(lines)
 
 
