@@ -18,6 +18,7 @@ read without pickle), so loading a model file runs no code from it.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Dict, List
 
 import numpy as np
@@ -36,6 +37,12 @@ from sklearn.linear_model import LogisticRegression
 VOCABULARY_FILE = "vocabulary.json"
 WEIGHTS_FILE = "weights.npz"
 WORD_PATTERN = r"(?u)\b\w+\b"  # one-letter words count too ("i", "a"): patients write them
+LONG_MESSAGE_SENTENCES = 3
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+QUESTION_START = re.compile(
+    r"(how|what|whats|what's|which|who|why|when|where|did|does|do|is|are|was|were|can|could|will|would|should)\b",
+    re.IGNORECASE,
+)
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
@@ -117,12 +124,29 @@ class TfidfIntentClassifier(GraphComponent, IntentClassifier):
             return messages
         texts = [message.get(TEXT) or "" for message in messages]
         probabilities = self.classifier.predict_proba(self._features(texts))
+        for index, text in enumerate(texts):
+            probabilities[index] = self._question_in_a_long_message(text, probabilities[index])
         for message, row in zip(messages, probabilities, strict=True):
             order = np.argsort(-row)[: self.config["ranking_length"] or None]
             ranking = [{"name": str(self.classifier.classes_[i]), "confidence": float(row[i])} for i in order]
             message.set(INTENT, ranking[0], add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
         return messages
+
+    def _question_in_a_long_message(self, text: str, whole: np.ndarray) -> np.ndarray:
+        """A long message tells a story and asks one question somewhere in it ("My wife was
+        diagnosed last year... How many people relapsed on the drip?"). Its story drowns the
+        question, so each question in it is classified alone, and the one the model is surest
+        of is taken when it is surer than the whole message."""
+        sentences = [s.strip() for s in SENTENCE_END.split(text) if s.strip()]
+        if len(sentences) < LONG_MESSAGE_SENTENCES:
+            return whole
+        questions = [s for s in sentences if s.endswith("?") or QUESTION_START.match(s)]
+        if not questions:
+            return whole
+        rows = self.classifier.predict_proba(self._features(questions))
+        best = rows[int(np.argmax(rows.max(axis=1)))]
+        return best if best.max() > whole.max() else whole
 
     def persist(self) -> None:
         assert self.classifier is not None

@@ -116,3 +116,15 @@ def test_with_fewer_than_two_intents_it_trains_nothing_and_sets_no_intent(tmp_pa
     assert classify(classifier, "hello")[0].get(INTENT) is None
     loaded = TfidfIntentClassifier.load({}, storage, resource, ExecutionContext(GraphSchema({}), "test"))
     assert classify(loaded, "hello")[0].get(INTENT) is None
+
+
+def test_the_question_in_a_long_message_decides_its_intent(tmp_path: Path) -> None:
+    classifier, _ = new_classifier(tmp_path)
+    classifier.train(training_data())
+    story = (
+        "Hello there, good morning. My wife was diagnosed last year and hello from both of us. "
+        "She is starting the drip soon. Good morning again. What are the side effects?"
+    )
+    assert classify(classifier, story)[0].get(INTENT)["name"] == "ask_side_effects"
+    # A short message is classified whole, as before.
+    assert classify(classifier, "hello, side effects")[0].get(INTENT)["name"] in EXAMPLES
