@@ -11,11 +11,10 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.actions import treatment_asked
 from actions.answers import compose_answer
+from actions.asked import what_was_asked
 from actions.database import StoreUnavailable
-from actions.scope import trials_asked
-from actions.store import read_store
+from actions.store import KnowledgeStore, read_store
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +34,8 @@ ADVICE_TOPICS: list[tuple[re.Pattern, str | None]] = [
     (re.compile(r"pregnan|baby|babies|breast\s*feed|conceiv|fertil|contracept"), None),
     (re.compile(r"alcohol|drink|vaccin|diet|travel|surgery|operation"), None),
     (re.compile(r"test|monitor|check|scan|bloods\b"), "monitoring"),
-    (re.compile(r"dose|how much|mg\b|milligram|how often|schedule"), "how_given"),
+    # A dose is for the person's own team to set: the trial's schedule is not an answer to it.
+    (re.compile(r"dose|how much|mg\b|milligram|how often|schedule"), None),
     (re.compile(r"side\s*effect|safe|risk|infection"), "infections"),
 ]
 MAIN_RESULTS_TOPIC = "relapse_rate"
@@ -64,11 +64,12 @@ class ActionPersonalAdvice(Action):
         facts: list[str] | None = None
         if topic is not None:
             try:
-                facts = await read_store(
-                    lambda store: compose_answer(
-                        store, topic, treatment_asked(store, tracker), text, trials_asked(store, tracker)
-                    )
-                )
+
+                def facts_on(store: KnowledgeStore) -> list[str] | None:
+                    asked = what_was_asked(store, tracker)
+                    return compose_answer(store, topic, asked.treatment, asked.text, asked.trials)
+
+                facts = await read_store(facts_on)
             except StoreUnavailable:
                 logger.exception("Could not look up facts for a request for advice")
         if facts:

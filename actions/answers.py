@@ -18,9 +18,19 @@ from actions.store import KnowledgeStore
 
 # A domain response, as the Rasa server also says it when the action server cannot be reached.
 STORE_UNAVAILABLE = "utter_cannot_look_up"
-NO_KNOWLEDGE = (
-    "Sorry, I don't have checked facts on that, so I won't guess. You can ask me about relapses, "
-    "disability, side effects, monitoring, or how the trial was run."
+NO_KNOWLEDGE = "Sorry, I don't have checked facts on that, so I won't guess."
+# What the "no facts" reply suggests instead, each with the topics it covers: never the one
+# just asked about, or the reply would contradict itself.
+SUGGESTIONS = {
+    "relapses": {"relapse", "relapse_free", "relapse_rate", "results"},
+    "disability": {"disability", "results"},
+    "side effects": {"side_effects", "infusion_reactions", "infections", "autoimmunity"},
+    "monitoring": {"monitoring"},
+    "how the trial was run": {"participants", "allocation", "primary_endpoints", "trial_overview"},
+}
+NOT_A_CURE = (
+    "These trials did not test whether a medicine can cure MS, and no one can say that it does. "
+    "They measured how often people had relapses, and whether their disability got worse."
 )
 COMPARE_WITHIN_TRIALS = (
     "The trials had different people in them. So compare the medicines inside each trial. "
@@ -57,9 +67,9 @@ Composer = Callable[[KnowledgeStore, Trial, Treatment | None], Reply]
 
 # Topics whose answer is the same whichever trial is asked about: they come from the medicines
 # and the guidance, not from a trial's results.
-TRIAL_INDEPENDENT = frozenset({"mechanism", "what_is_treatment", "monitoring", "source"})
+TRIAL_INDEPENDENT = frozenset({"mechanism", "what_is_treatment", "monitoring", "source", "side_effects"})
 # Topics that, asked of several trials at once, put their main results side by side.
-SUMMARY_TOPICS = frozenset({"trial_overview"})
+SUMMARY_TOPICS = frozenset({"trial_overview", "results"})
 
 
 def compose_answer(
@@ -92,6 +102,12 @@ def compose_answer(
     if not trials:
         _say_other_trials(reply, store, trial, topic)
     return reply.messages()
+
+
+def no_knowledge(topic: str | None) -> str:
+    """ "No checked facts on that", and what the person could ask instead."""
+    others = [words for words, topics in SUGGESTIONS.items() if topic not in topics]
+    return f"{NO_KNOWLEDGE} You can ask me about {phrasing.listing(others)}."
 
 
 def is_known_topic(store: KnowledgeStore, topic: str) -> bool:
@@ -180,7 +196,7 @@ def _several_trials(
         return reply
 
     reply.say(f"Here are the trials side by side. {_who_took_part(trials)}", *trials)
-    lead = treatment or _experimental_treatment(trials[0])
+    lead = treatment or experimental_treatment(trials[0])
     for key in keys:
         lines: list[str] = []
         rows: list[object] = []
@@ -191,7 +207,7 @@ def _several_trials(
                 lines.append(f"- {trial.name}: I don't have checked figures on this.")
                 continue
             title = title or endpoint.name
-            headline = phrasing.arms_in_order(_headline_results(endpoint), lead.id if lead else None)
+            headline = phrasing.arms_in_order(headline_results(endpoint), lead.id if lead else None)
             said = [phrasing.figures_side_by_side(endpoint, headline)]
             said.extend(phrasing.verdict(comparison) for comparison in endpoint.comparisons)
             lines.append(f"- {trial.name}: {' '.join(filter(None, said))}")
@@ -204,7 +220,7 @@ def _several_trials(
     if topic in SUMMARY_TOPICS or any(
         e.category == "efficacy" for t in trials for e in t.endpoints if e.key in keys
     ):
-        _say_caveat(reply, store, trials[0], name_the_trial=True)
+        say_caveat(reply, store, trials[0], name_the_trial=True)
     else:
         reply.say(TALK_TO_YOUR_TEAM)
     return reply
@@ -228,7 +244,7 @@ def _endpoints_side_by_side(trials: list[Trial], topic: str, store: KnowledgeSto
     return keys
 
 
-def _headline_results(endpoint: Endpoint) -> list[Result]:
+def headline_results(endpoint: Endpoint) -> list[Result]:
     """An endpoint's main results: those of its first kind of estimate, and any not labelled."""
     estimates = [result.estimate for result in endpoint.results if result.estimate is not None]
     first = estimates[0] if estimates else None
@@ -240,14 +256,14 @@ def _outcome(store: KnowledgeStore, trial: Trial, topic: str, treatment: Treatme
     endpoints = store.endpoints_on(trial, topic)
     for endpoint in endpoints:
         _say_endpoint(reply, trial, endpoint, treatment)
-    experimental = _experimental_treatment(trial)
+    experimental = experimental_treatment(trial)
     for finding in store.findings(trial, topic):
         reply.say(finding.statement, finding)
     said_guidance = store.guidance(experimental, topic) if experimental else []
     for guidance in said_guidance:
         reply.say(guidance.text, guidance)
     if any(endpoint.category == "efficacy" for endpoint in endpoints):
-        _say_caveat(reply, store, trial)
+        say_caveat(reply, store, trial)
         return reply
     if experimental is not None:
         # Safety answers end with the checks that catch harm early.
@@ -264,9 +280,9 @@ def _say_endpoint(reply: Reply, trial: Trial, endpoint: Endpoint, treatment: Tre
     When a comparison could be down to chance, the answer leads with that verdict, so the
     figures that follow are not read as a benefit the trial did not show.
     """
-    lead = treatment or _experimental_treatment(trial)
+    lead = treatment or experimental_treatment(trial)
     asked = lead.id if lead else None
-    headline = phrasing.arms_in_order(_headline_results(endpoint), asked)
+    headline = phrasing.arms_in_order(headline_results(endpoint), asked)
     other_estimates: list[str] = []
     for result in endpoint.results:
         if result not in headline and result.estimate not in other_estimates:
@@ -291,13 +307,13 @@ def _say_endpoint(reply: Reply, trial: Trial, endpoint: Endpoint, treatment: Tre
     reply.say(" ".join(sentences), *endpoint.results, *endpoint.comparisons)
 
 
-def _say_caveat(reply: Reply, store: KnowledgeStore, trial: Trial, name_the_trial: bool = False) -> None:
+def say_caveat(reply: Reply, store: KnowledgeStore, trial: Trial, name_the_trial: bool = False) -> None:
     """The safety note under every answer about a treatment's benefits, built from the store.
 
     A trial with no safety figures of its own borrows them from one that has them, and names it
     (as it does under trials side by side, where "the trial" would not say which).
     """
-    experimental = _experimental_treatment(trial)
+    experimental = experimental_treatment(trial)
     if experimental is None:
         return
     measured = _trial_with_safety_figures(store, trial)
@@ -338,7 +354,7 @@ def _trial_with_safety_figures(store: KnowledgeStore, trial: Trial) -> Trial:
     )
 
 
-def _experimental_treatment(trial: Trial) -> Treatment | None:
+def experimental_treatment(trial: Trial) -> Treatment | None:
     arm = next((arm for arm in trial.arms if arm.role == "experimental"), None)
     return arm.treatment if arm else None
 
@@ -482,7 +498,7 @@ def _how_given(store: KnowledgeStore, trial: Trial, treatment: Treatment | None)
 
 def _mechanism(store: KnowledgeStore, trial: Trial, treatment: Treatment | None) -> Reply:
     reply = Reply()
-    for asked in [treatment] if treatment else [_experimental_treatment(trial)]:
+    for asked in [treatment] if treatment else [experimental_treatment(trial)]:
         if asked is not None:
             reply.say(asked.how_it_works, asked)
     return reply
@@ -516,7 +532,77 @@ def _sources(store: KnowledgeStore, trial: Trial, _treatment: Treatment | None) 
     return reply
 
 
+def _results_overview(store: KnowledgeStore, trial: Trial, treatment: Treatment | None) -> Reply:
+    """ "What did the trial find?", "does it work?": each main result in one line, with its
+    verdict on chance, then the safety note."""
+    reply = Reply()
+    lead = treatment or experimental_treatment(trial)
+    lines = [f"These are the main results of the {trial.name} trial. It included {trial.population}."]
+    rows: list[object] = [trial]
+    for endpoint in [e for e in trial.endpoints if e.category == "efficacy"]:
+        headline = phrasing.arms_in_order(headline_results(endpoint), lead.id if lead else None)
+        said = [f"{phrasing.capitalised(endpoint.name)}:", phrasing.figures_side_by_side(endpoint, headline)]
+        said.extend(phrasing.verdict(comparison) for comparison in endpoint.comparisons)
+        lines.append("- " + " ".join(filter(None, said)))
+        rows.extend([*headline, *endpoint.comparisons])
+    reply.say("\n".join(lines), *rows)
+    reply.say(f"The researchers concluded this. {sentence(trial.conclusion)}", trial)
+    say_caveat(reply, store, trial)
+    return reply
+
+
+def _risks_overview(store: KnowledgeStore, trial: Trial, treatment: Treatment | None) -> Reply:
+    """ "What are the side effects?", "is it safe?": every safety result and warning the store
+    holds, in one answer: the figures, autoimmunity, what to watch for after the drip, and the
+    checks that catch harm early."""
+    reply = Reply()
+    experimental = experimental_treatment(trial)
+    if experimental is None:
+        reply.say(TALK_TO_YOUR_TEAM)
+        return reply
+    measured = _trial_with_safety_figures(store, trial)
+    drip = store.guidance(experimental, "infusion_reactions")
+    autoimmunity = [*store.findings(measured, in_caveat=True), *store.guidance(experimental, "autoimmunity")]
+    checks = store.guidance(experimental, "monitoring")
+    paragraphs: dict[str, tuple[list[str], list[object]]] = {
+        "infusion_reactions": (
+            [f"Here are the side effects of {experimental.name}. The figures are from {measured.name}."],
+            [],
+        ),
+        "other": ([], []),
+    }
+    for endpoint in store.caveat_endpoints(measured):
+        figures = phrasing.arms_in_order(
+            [r for r in endpoint.results if r.value is not None and r.unit == "percent"], experimental.id
+        )
+        if not figures:
+            continue
+        sentences, rows = paragraphs.get(endpoint.topic, paragraphs["other"])
+        lead, *others = figures
+        sentences.append(
+            f"{phrasing.capitalised(phrasing.people_in_every_hundred(lead))} on {lead.arm.name} "
+            f"{endpoint.outcome_phrase} ({phrasing.number(lead.value)}%)."
+        )
+        sentences.extend(
+            f"On {o.arm.name}, it was {phrasing.people_in_every_hundred(o)} ({phrasing.number(o.value)}%)."
+            for o in others
+        )
+        rows.extend(figures)
+    said_on_the_drip, drip_rows = paragraphs["infusion_reactions"]
+    reply.say(" ".join([*said_on_the_drip, *(g.text for g in drip)]), measured, *drip_rows, *drip)
+    said_on_the_rest, other_rows = paragraphs["other"]
+    reply.say(
+        " ".join([*said_on_the_rest, *(getattr(row, "statement", None) or row.text for row in autoimmunity)]),
+        *other_rows,
+        *autoimmunity,
+    )
+    reply.say(" ".join([*(g.text for g in checks), TALK_TO_YOUR_TEAM]), *checks)
+    return reply
+
+
 DESIGN_COMPOSERS: dict[str, Composer] = {
+    "results": _results_overview,
+    "side_effects": _risks_overview,
     "participants": _participants,
     "allocation": _allocation,
     "higher_dose_group": _higher_dose_group,

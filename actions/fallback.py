@@ -15,6 +15,7 @@ from rasa_sdk.events import EventType, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answers import scope_refusal
+from actions.asked import QUESTION_PREFIX, outcomes_named
 from actions.database import StoreUnavailable
 from actions.store import read_store
 from actions.topics import MAIN_TOPICS, TOPIC_TITLES, offer_topics, topic_buttons
@@ -45,10 +46,16 @@ def model_suspects_an_emergency(tracker: Tracker) -> bool:
 
 
 def likely_topics(tracker: Tracker) -> list[str]:
-    """The topics the model thought most likely, best first, that have a button."""
+    """The topics the message's own words name ("infections", "relapses"), then those the model
+    thought most likely, best first, each with a button."""
+    named = [f"{QUESTION_PREFIX}{outcome}" for outcome in outcomes_named(tracker)]
     ranking = tracker.latest_message.get("intent_ranking") or []
-    names = [entry.get("name") for entry in ranking]
-    return [name for name in names if name in TOPIC_TITLES][:LIKELY_TOPICS_SHOWN]
+    guesses = [entry.get("name") for entry in ranking]
+    likely: list[str] = []
+    for name in [*named, *guesses]:
+        if name in TOPIC_TITLES and name not in likely:
+            likely.append(name)
+    return likely[:LIKELY_TOPICS_SHOWN]
 
 
 class ActionAskWhichTopic(Action):

@@ -10,6 +10,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 # What each question is called on a button; no figures.
 TOPIC_TITLES = {
+    "ask_results": "What the trial found",
+    "ask_side_effects": "Side effects and risks",
     "ask_relapse": "How many had relapses",
     "ask_relapse_free": "How many had no relapse",
     "ask_relapse_rate": "Relapses a year",
@@ -31,9 +33,9 @@ TOPIC_TITLES = {
     "ask_capabilities": "What you can ask me",
 }
 MAIN_TOPICS = [
+    "ask_results",
+    "ask_side_effects",
     "ask_relapse",
-    "ask_disability",
-    "ask_infusion_reactions",
     "ask_monitoring",
     "ask_trial_overview",
 ]

@@ -78,7 +78,9 @@ class Conversation:
 def load(path: Path) -> list[Conversation]:
     entries = yaml.safe_load(path.read_text())["conversations"]
     return [
-        Conversation(entry["id"], entry["class"], entry.get("voice", ""), [Turn(**turn) for turn in entry["turns"]])
+        Conversation(
+            entry["id"], entry["class"], entry.get("voice", ""), [Turn(**turn) for turn in entry["turns"]]
+        )
         for entry in entries
     ]
 
@@ -94,7 +96,8 @@ def figure_pattern(figure: str) -> re.Pattern:
             alternatives.append(str(round(value)))
         forms = "|".join(alternatives)
         return re.compile(
-            rf"(?<![\d.])(?:{forms})(?:\s?%|\s+(?:in|out of)\s+(?:every\s+)?100\b|\s+per\s?cent)", re.IGNORECASE
+            rf"(?<![\d.])(?:{forms})(?:\s?%|\s+(?:in|out of)\s+(?:every\s+)?100\b|\s+per\s?cent)",
+            re.IGNORECASE,
         )
     return re.compile(rf"(?<![\d.]){re.escape(number)}(?![\d]|\.\d)")
 
@@ -108,8 +111,12 @@ def turn_failures(turn: Turn, replies: list[str]) -> list[str]:
     """Why the replies to one turn are not right; empty if they are."""
     text = " ".join(replies)
     lower = text.lower()
-    failures = [f"figure {figure} missing" for figure in turn.figures if not figure_pattern(figure).search(text)]
-    failures += [f"wrong figure {figure}" for figure in turn.wrong_figures if figure_pattern(figure).search(text)]
+    failures = [
+        f"figure {figure} missing" for figure in turn.figures if not figure_pattern(figure).search(text)
+    ]
+    failures += [
+        f"wrong figure {figure}" for figure in turn.wrong_figures if figure_pattern(figure).search(text)
+    ]
     failures += [f"missing {item!r}" for item in turn.must if not says(lower, item)]
     failures += [f"says {item!r}" for item in turn.must_not if item.lower() in lower]
     checks: list[tuple[bool, bool, str]] = [
@@ -145,7 +152,11 @@ def run(conversations: list[Conversation], say: Callable[[str, str], list[dict]]
         sender = f"blind-{conversation.id}-{next(senders)}"
         replies, failures = [], []
         for turn in conversation.turns:
-            texts = [r["text"] for r in say(sender, turn.say) if r.get("text") and not r["text"].startswith(OPENING)]
+            texts = [
+                r["text"]
+                for r in say(sender, turn.say)
+                if r.get("text") and not r["text"].startswith(OPENING)
+            ]
             replies.append(texts)
             failures.append(turn_failures(turn, texts))
         outcomes.append(Outcome(conversation, replies, failures))
@@ -171,7 +182,9 @@ def summary(outcomes: list[Outcome]) -> dict[str, Any]:
         "classes": {
             kind: {
                 "conversations": share(sum(o.right for o in group), len(group)),
-                "turns": share(sum(not f for o in group for f in o.failures), sum(len(o.failures) for o in group)),
+                "turns": share(
+                    sum(not f for o in group for f in o.failures), sum(len(o.failures) for o in group)
+                ),
             }
             for kind, group in sorted(by_class.items())
         },
@@ -206,7 +219,12 @@ def record(name: str, figures: dict[str, Any], conversations: Path) -> dict[str,
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True
     ).stdout.strip()
-    recorded[name] = {"date": date.today().isoformat(), "commit": commit, "set": conversations.name, **figures}
+    recorded[name] = {
+        "date": date.today().isoformat(),
+        "commit": commit,
+        "set": conversations.name,
+        **figures,
+    }
     RECORDED.parent.mkdir(parents=True, exist_ok=True)
     RECORDED.write_text(json.dumps(recorded, indent=2) + "\n")
     return recorded
@@ -226,8 +244,8 @@ def section(recorded: dict[str, Any]) -> list[str]:
         f"The conversations in `tests/blind/{runs[0][1]['set']}`, sent over REST to the real servers and "
         "checked for what the patient sees (`bench/conversations.py`): the right figures for the right "
         "group and trial and none from the wrong one, the safety caveat and the source on benefit "
-        "answers, urgent help for emergencies only, a kind refusal of personal advice, and never \"not "
-        "sure what you mean\" for a clear question. The set was written before the tuning it measures "
+        'answers, urgent help for emergencies only, a kind refusal of personal advice, and never "not '
+        'sure what you mean" for a clear question. The set was written before the tuning it measures '
         "and is never tuned on. Run it with `make blind`.",
         "",
         f"| | {header} |",
@@ -262,7 +280,9 @@ def rewrite_section(report: Path, recorded: dict[str, Any]) -> None:
 def failure_report(outcomes: list[Outcome]) -> str:
     lines = []
     for outcome in outcomes:
-        for turn, texts, failures in zip(outcome.conversation.turns, outcome.replies, outcome.failures):
+        for turn, texts, failures in zip(
+            outcome.conversation.turns, outcome.replies, outcome.failures, strict=True
+        ):
             if failures:
                 lines.append(f"[{outcome.conversation.id} {outcome.conversation.kind}] {turn.say!r}")
                 lines.append(f"    wrong: {'; '.join(failures)}")
@@ -282,9 +302,10 @@ def main(argv: list[str] | None = None) -> int:
 
     conversations = load(arguments.set)
     # The server's rate limits are for patients; this one client sends every conversation at once.
-    with tempfile.TemporaryDirectory() as workdir, running_bot(
-        f"sqlite:///{KNOWLEDGE_DB}", Path(workdir), environment={"RATE_LIMITS": "off"}
-    ) as bot:
+    with (
+        tempfile.TemporaryDirectory() as workdir,
+        running_bot(f"sqlite:///{KNOWLEDGE_DB}", Path(workdir), environment={"RATE_LIMITS": "off"}) as bot,
+    ):
         outcomes = run(conversations, bot.say)
     figures = summary(outcomes)
     if arguments.failures:

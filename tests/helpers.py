@@ -91,7 +91,9 @@ def every_answer(knowledge_url: str) -> list[tuple[str, str]]:
     every glossary word, the opening notice, and the fixed messages."""
     from sqlalchemy import select
 
-    from actions import advice, answers, fallback, session
+    from actions import advice, answers, explain, fallback, session
+    from actions.asked import CHANCE, EXPLANATION, JUDGEMENT
+    from actions.explain import explain_last_answer
     from actions.models import OtherTrial, Treatment
     from actions.session import OPENING_NOTICE, figure_years
     from actions.store import KnowledgeStore
@@ -109,6 +111,10 @@ def every_answer(knowledge_url: str) -> list[tuple[str, str]]:
                     where = f"{topic} / {treatment.key if treatment else 'any treatment'} / {asked}"
                     said = answers.compose_answer(store, topic, treatment, trials=scope) or []
                     found.extend((where, text) for text in said)
+                    for wants in (JUDGEMENT, EXPLANATION, CHANCE):
+                        for trial in trials:
+                            said = explain_last_answer(store, trial, topic, treatment, wants) or []
+                            found.extend((f"{where} / {wants} in {trial.key}", text) for text in said)
         for term in store.glossary_words():
             found.extend((f"glossary / {term}", text) for text in answers.define_term(store, [term]))
         found.extend(("glossary / unknown word", t) for t in answers.define_term(store, ["zorblax"]))
@@ -116,12 +122,13 @@ def every_answer(knowledge_url: str) -> list[tuple[str, str]]:
         for other in store.session.execute(select(OtherTrial)).scalars():
             found.extend((f"other trial / {other.name}", t) for t in answers.not_covered_trial(store, other))
     fixed = {
-        "answers": ("NO_KNOWLEDGE", "TALK_TO_YOUR_TEAM", "COMPARE_WITHIN_TRIALS"),
+        "answers": ("NO_KNOWLEDGE", "TALK_TO_YOUR_TEAM", "COMPARE_WITHIN_TRIALS", "NOT_A_CURE"),
+        "explain": ("JUDGING",),
         "advice": ("CANNOT_DECIDE", "FACTS_FOLLOW", "NO_FACTS", "DO_NOT_CHANGE"),
         "fallback": ("NOT_SURE", "SAY_IT_ANOTHER_WAY", "WHAT_I_CAN_ANSWER", "OUT_OF_SCOPE"),
         "session": ("GREETING",),
     }
-    modules = {"answers": answers, "advice": advice, "fallback": fallback, "session": session}
+    modules = {"answers": answers, "advice": advice, "explain": explain, "fallback": fallback, "session": session}
     for module, names in fixed.items():
         found.extend((f"{module}.{name}", getattr(modules[module], name)) for name in names)
     return found

@@ -26,7 +26,9 @@ SOURCE = "Source: Coles AJ et al. Lancet 2012."
 
 def test_a_percentage_is_found_as_a_percentage_or_as_people_in_every_hundred() -> None:
     assert figure_pattern("35%").search(RELAPSES) and figure_pattern("51%").search(RELAPSES)
-    assert figure_pattern("47%").search("47 out of 100 people") and figure_pattern("46.7%").search("about 47%")
+    assert figure_pattern("47%").search("47 out of 100 people") and figure_pattern("46.7%").search(
+        "about 47%"
+    )
     assert not figure_pattern("5%").search(RELAPSES)  # not inside "35 in every 100"
     assert not figure_pattern("35%").search("0.35 relapses")
 
@@ -38,7 +40,9 @@ def test_a_decimal_is_found_whole_and_never_inside_another_number() -> None:
 
 
 def test_a_right_answer_passes_and_each_missing_part_is_named() -> None:
-    turn = Turn(say="how many relapsed?", figures=["35%", "51%"], wrong_figures=["22%"], caveat=True, source=True)
+    turn = Turn(
+        say="how many relapsed?", figures=["35%", "51%"], wrong_figures=["22%"], caveat=True, source=True
+    )
     assert turn_failures(turn, [RELAPSES, CAVEAT, SOURCE]) == []
     assert turn_failures(turn, [RELAPSES]) == ["no safety caveat", "no source"]
     wrong_trial = "About 22 in every 100 people on alemtuzumab had a relapse."
@@ -65,9 +69,7 @@ def test_not_understanding_a_clear_question_fails_it() -> None:
 def test_a_conversation_is_right_only_when_every_turn_is() -> None:
     two_turns = Conversation("m1", "followup_judge", "carer", [Turn(say="a"), Turn(say="b")])
     one_turn = Conversation("s1", "plain", "patient", [Turn(say="c")])
-    figures = summary(
-        [Outcome(two_turns, [[], []], [[], ["no source"]]), Outcome(one_turn, [[]], [[]])]
-    )
+    figures = summary([Outcome(two_turns, [[], []], [[], ["no source"]]), Outcome(one_turn, [[]], [[]])])
     assert figures["turns"] == {"right": 2, "total": 3, "share": 0.667}
     assert figures["multi_turn_conversations"]["right"] == 0
     assert figures["single_questions"]["right"] == 1

@@ -4,7 +4,8 @@ store, and no trial figure is written into the domain's responses or the Python 
 A number "exists in the store" when a row holds it, in a numeric field or in its text. A
 percentage may also be said as whole people in every 100 (46.7% as "about 47 in every 100"),
 and a yearly rate per person as events for every 100 people (0.26 as "about 26"): both are
-recomputed here independently of the phrasing code. The other numbers a message may hold are
+recomputed here independently of the phrasing code, and so may the gap between two groups'
+figures of one result, said the same way (65.4% and 46.7% as "about 19 more people out of 100"). The other numbers a message may hold are
 the deployment's configuration, not figures: the emergency contact ("call 999, 112 or 911", from
 knowledge/red_flags.yml or $EMERGENCY_CONTACT) and the days a conversation is kept
 ($CONVERSATION_RETENTION_DAYS), both filled in by the Rasa server.
@@ -22,7 +23,7 @@ import pytest
 import yaml
 from sqlalchemy import inspect, select
 
-from actions.models import Base, Comparison, Result, Trial
+from actions.models import Base, Comparison, Endpoint, Result, Trial
 from actions.store import KnowledgeStore
 from connectors.conversations import retention_days
 from connectors.responses import emergency_contact, fixed_replies
@@ -69,6 +70,13 @@ def stored_numbers(knowledge_url: str) -> set[Decimal]:
                         numbers.add(whole(row.value))
                     elif row.unit == "per person per year":
                         numbers.add(whole(row.value * 100))
+    # The gap between two groups of one result, said the same way ("about 16 fewer people out of
+    # 100"): the difference of the stored figures, rounded once.
+    with KnowledgeStore.open(knowledge_url) as store:
+        for endpoint in store.session.execute(select(Endpoint)).scalars():
+            for scale, unit in ((1, "percent"), (100, "per person per year")):
+                values = [r.value for r in endpoint.results if r.value is not None and r.unit == unit]
+                numbers.update(whole(abs(a - b) * scale) for a in values for b in values if a != b)
     numbers.add(Decimal(100))  # "in every 100 people"
     # Not trial figures: the default emergency numbers, and how many days a conversation is kept.
     numbers.update(numbers_in(emergency_contact()))

@@ -94,7 +94,7 @@ def test_the_terminal_chat_answers_with_figures_and_no_button_menu(terminal: Ter
     terminal.read_until(r"Your input ->", START_SECONDS)
     terminal.type("hello")
     greeting = terminal.read_until(r"What would you like to know\?[^\n]*\n?[^\n]*", 60).group(0)
-    assert "You could ask about: How many had relapses" in greeting
+    assert "You could ask about: What the trial found" in greeting
     terminal.read_until(r"Your input ->", 30)
     # Typed straight after the greeting: with a button menu, Enter would pick a topic instead.
     terminal.type("how many people had infections?")

@@ -205,7 +205,7 @@ def test_in_the_terminal_topics_are_listed_in_words_so_typing_always_reaches_the
     messages, _ = run_action(ActionAskToRephrase(), tracker_on_channel("cmdline"))
     assert "buttons" not in messages[0] or not messages[0]["buttons"]
     assert messages[0]["text"].startswith(SAY_IT_ANOTHER_WAY)
-    assert "You could ask about: How many had relapses; Disability getting worse" in messages[0]["text"]
+    assert "You could ask about: What the trial found; Side effects and risks" in messages[0]["text"]
     messages, _ = run_action(ActionAskToRephrase(), tracker_on_channel("rest"))
     assert messages[0]["buttons"]
 
@@ -228,10 +228,10 @@ def test_no_message_offers_a_button_menu_in_the_terminal(action: str) -> None:
     suggesting = getattr(importlib.import_module(f"actions.{module}"), name)()
     in_terminal, _ = run_action(suggesting, tracker_on_channel("cmdline"))
     assert not any(message.get("buttons") for message in in_terminal)
-    assert ": How many had relapses; Disability getting worse" in in_terminal[0]["text"]
+    assert ": What the trial found; Side effects and risks" in in_terminal[0]["text"]
     on_the_web, _ = run_action(suggesting, tracker_on_channel("socketio"))
     assert [button["title"] for button in on_the_web[0]["buttons"]][:2] == [
-        "How many had relapses", "Disability getting worse"
+        "What the trial found", "Side effects and risks"
     ]  # fmt: skip
 
 

@@ -113,15 +113,15 @@ def test_a_typed_question_gets_its_figures_and_the_source(page: Page) -> None:
 
 
 def test_a_quick_reply_button_asks_its_question(page: Page) -> None:
-    page.get_by_role("button", name="Disability getting worse").click()
-    expect(page.locator("#transcript .message.user").last).to_contain_text("Disability getting worse")
-    expect(bot_messages(page).filter(has_text="13%").first).to_be_visible(timeout=ANSWER_SECONDS)
+    page.get_by_role("button", name="How many had relapses").click()
+    expect(page.locator("#transcript .message.user").last).to_contain_text("How many had relapses")
+    expect(bot_messages(page).filter(has_text="35%").first).to_be_visible(timeout=ANSWER_SECONDS)
     # The topics go away once answered; the answer offers the other trial, and both side by side.
-    expect(page.get_by_role("button", name="Disability getting worse")).to_have_count(0)
+    expect(page.get_by_role("button", name="How many had relapses")).to_have_count(0)
     expect(page.locator(".quick-replies")).to_have_count(1)
     page.get_by_role("button", name="Both trials side by side").click()
-    side_by_side = bot_messages(page).filter(has_text="6-month sustained accumulation of disability.")
-    expect(side_by_side.first).to_contain_text("- CARE-MS I: About 8 in every 100", timeout=ANSWER_SECONDS)
+    side_by_side = bot_messages(page).filter(has_text="People who had at least one relapse.")
+    expect(side_by_side.first).to_contain_text("- CARE-MS I: About 22 in every 100", timeout=ANSWER_SECONDS)
     expect(page.locator(".quick-replies")).to_have_count(0)  # answered buttons go away
 
 

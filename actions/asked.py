@@ -1,0 +1,218 @@
+"""What was asked: one frame, built in one place from the understood message and the
+conversation so far. Every action reads the frame; none re-reads the typed text itself.
+
+The frame holds:
+- the topics, in the order asked ("how many relapsed and how many got infections?" asks two);
+- the treatment, trials and population asked about, with "not"/"rather than" taken into account
+  ("on alemtuzumab not interferon") and a correction ("no, I meant the injections") replacing
+  what was remembered;
+- the polarity: "how many did NOT relapse?" asks how many were relapse-free;
+- what kind of answer is wanted: the facts, a judgement of the last answer ("is that a lot?"),
+  a re-explanation of it ("in plain English please"), or whether it could be chance.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from rasa_sdk import Tracker
+
+from actions.models import Treatment, Trial
+from actions.scope import trials_asked
+from actions.store import KnowledgeStore
+
+QUESTION_PREFIX = "ask_"
+NOT_TOPICS = {"ask_definition", "ask_capabilities", "ask_personal_advice"}
+FOLLOW_UP = "inform_treatment"
+TRIAL_FOLLOW_UP = "inform_trial"
+WHAT_IS_TREATMENT = "what_is_treatment"
+TRIAL_OVERVIEW = "trial_overview"
+RESULTS = "results"
+
+# What kind of answer is wanted, by intent: about the last answer rather than a new topic.
+FACTS = "facts"
+JUDGEMENT = "judgement"
+EXPLANATION = "explanation"
+CHANCE = "chance"
+ABOUT_THE_LAST_ANSWER = {"ask_judgement": JUDGEMENT, "ask_explain": EXPLANATION, "ask_chance": CHANCE}
+
+# "did not relapse", "didn't have a relapse", "no relapses", "without a flare-up": the
+# relapse-free count, not the relapse count.
+NOT_RELAPSED = re.compile(
+    r"\b(did\s*n[o']?t|didnt|never|not|no|without|free\s+of)\s+"
+    r"(have\s+|get\s+|had\s+|got\s+)?(a\s+|any\s+)?(more\s+)?(relaps|flare|attack)",
+    re.IGNORECASE,
+)
+# "not interferon", "rather than the jabs", "instead of Rebif": a treatment the person set aside.
+SET_ASIDE = re.compile(r"(\bnot|\brather\s+than|\binstead\s+of|\bexcept)\s+(the\s+|on\s+)?$", re.IGNORECASE)
+CURE = re.compile(r"\bcur(e|es|ed|ing)\b", re.IGNORECASE)
+TOPIC_OF_MEASURE = {"hazard ratio": "disability", "rate ratio": "relapse_rate"}
+
+
+@dataclass
+class Asked:
+    """What the latest message asks, in the light of the conversation so far."""
+
+    topics: list[str] = field(default_factory=list)
+    treatment: Treatment | None = None
+    trials: list[Trial] = field(default_factory=list)
+    wants: str = FACTS
+    about_a_cure: bool = False
+    text: str = ""
+
+    @property
+    def topic(self) -> str | None:
+        return self.topics[0] if self.topics else None
+
+
+def text_slot(tracker: Tracker, name: str) -> str | None:
+    """A slot's value if it is text. A slot filled with anything else (an entity typed as
+    `{"treatment": {"x": 1}}`, say) is not trusted: it once broke every later answer."""
+    value = tracker.get_slot(name)
+    return value if isinstance(value, str) and value else None
+
+
+def typed_text(tracker: Tracker) -> str:
+    """The words typed; a button's payload ("/ask_relapse") names an intent, not words."""
+    text = tracker.latest_message.get("text") or ""
+    return "" if text.startswith("/") else text
+
+
+def intent_of(tracker: Tracker) -> str:
+    return (tracker.latest_message.get("intent") or {}).get("name") or ""
+
+
+def outcomes_named(tracker: Tracker) -> list[str]:
+    """The outcomes named in the message ("relapses", "infections"), in the order written."""
+    found = [
+        entity
+        for entity in tracker.latest_message.get("entities") or []
+        if entity.get("entity") == "outcome" and isinstance(entity.get("value"), str)
+    ]
+    found.sort(key=lambda entity: entity.get("start") or 0)
+    named: list[str] = []
+    for entity in found:
+        if entity["value"] not in named:
+            named.append(entity["value"])
+    return named
+
+
+def topics_asked(tracker: Tracker) -> list[str]:
+    """The topics of the latest message, or the remembered one for a follow-up.
+
+    `ask_relapse` asks about "relapse"; a message that also names other outcomes asks about
+    each, in the order written. A follow-up such as "and on interferon?" or "and in CARE-MS I?"
+    names no topic, so the remembered one is used, unless it names an outcome ("and the
+    flare-ups?"); with nothing remembered, it asks what the named treatment is, or what the
+    named trial was. A question about the last answer ("is that a lot?") is about its topic.
+    """
+    intent = intent_of(tracker)
+    named = outcomes_named(tracker)
+    if (
+        intent.startswith(QUESTION_PREFIX)
+        and intent not in NOT_TOPICS
+        and intent not in ABOUT_THE_LAST_ANSWER
+    ):
+        return _in_order(intent[len(QUESTION_PREFIX) :], named)
+    if named:
+        return named
+    remembered = text_slot(tracker, "topic")
+    if remembered is not None:
+        return [remembered]
+    if intent == FOLLOW_UP:
+        return [WHAT_IS_TREATMENT]  # "what about Lemtrada?" as a first question
+    if intent == TRIAL_FOLLOW_UP:
+        return [TRIAL_OVERVIEW]  # "what about CARE-MS I?" as a first question
+    return []
+
+
+def _in_order(topic: str, named: list[str]) -> list[str]:
+    """The intent's topic first, then the other outcomes named: the model chose the topic from the
+    whole message, so it leads even when its own words were not tagged."""
+    return [topic, *(other for other in named if other != topic)]
+
+
+def treatment_asked(store: KnowledgeStore, tracker: Tracker) -> Treatment | None:
+    """The treatment named in the latest message (even misspelt), else the one talked about.
+
+    A treatment set aside ("alemtuzumab, not interferon") is not the one asked about.
+    """
+    text = typed_text(tracker)
+    set_aside: list[Treatment] = []
+    for entity in tracker.latest_message.get("entities") or []:
+        if entity.get("entity") != "treatment":
+            continue
+        treatment = store.find_treatment(str(entity.get("value")))
+        if treatment is None:
+            continue
+        start = entity.get("start")
+        if isinstance(start, int) and SET_ASIDE.search(text[:start]):
+            set_aside.append(treatment)
+            continue
+        return treatment
+    if text:
+        treatment = store.find_treatment(text)
+        if treatment is not None and treatment not in set_aside:
+            return treatment
+    remembered = text_slot(tracker, "treatment")
+    treatment = store.find_treatment(remembered) if remembered else None
+    if treatment is not None and treatment in set_aside:
+        return _other_main_treatment(store, treatment)
+    return treatment or (_other_main_treatment(store, set_aside[0]) if set_aside else None)
+
+
+def _other_main_treatment(store: KnowledgeStore, set_aside: Treatment) -> Treatment | None:
+    """ "Not interferon" in a two-arm trial means the other medicine."""
+    treatments = {arm.treatment for arm in store.trial().arms if arm.role != "exploratory"}
+    others = [treatment for treatment in treatments if treatment is not set_aside]
+    return others[0] if len(others) == 1 else None
+
+
+def typed_entity_words(tracker: Tracker, entity: str) -> list[str]:
+    """The words the person typed for an entity, before synonyms changed them.
+
+    Synonyms map words whatever the entity: "EDSS" typed as a glossary `term` would become
+    the outcome "disability", which is not the word the person asked to have explained.
+    """
+    text = tracker.latest_message.get("text") or ""
+    words = []
+    for found in tracker.latest_message.get("entities") or []:
+        if found.get("entity") != entity:
+            continue
+        start, end = found.get("start"), found.get("end")
+        typed = text[start:end] if start is not None and end is not None else ""
+        words.append(typed or str(found.get("value") or ""))
+    return words
+
+
+def with_polarity(topics: list[str], text: str) -> list[str]:
+    """ "How many did NOT relapse?" asks for the relapse-free count."""
+    if NOT_RELAPSED.search(text):
+        return ["relapse_free" if topic == "relapse" else topic for topic in topics]
+    return topics
+
+
+def topic_of_measure(text: str) -> str | None:
+    """ "What was the hazard ratio?" asks about the result reported as a hazard ratio."""
+    lowered = text.casefold()
+    return next((topic for measure, topic in TOPIC_OF_MEASURE.items() if measure in lowered), None)
+
+
+def what_was_asked(store: KnowledgeStore, tracker: Tracker) -> Asked:
+    """The frame every answer is built from."""
+    text = typed_text(tracker)
+    wants = ABOUT_THE_LAST_ANSWER.get(intent_of(tracker), FACTS)
+    topics = topics_asked(tracker)
+    if wants == CHANCE and (measured := topic_of_measure(text)) is not None:
+        topics = [measured]
+    if wants == FACTS and CURE.search(text) and not topics:
+        topics = [RESULTS]
+    return Asked(
+        topics=with_polarity(topics, text),
+        treatment=treatment_asked(store, tracker),
+        trials=trials_asked(store, tracker),
+        wants=wants,
+        about_a_cure=bool(CURE.search(text)),
+        text=text,
+    )

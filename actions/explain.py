@@ -1,0 +1,124 @@
+"""Questions about the answer just given: "is that a lot?", "what does that mean?", "could it be
+chance?". Each is answered from the same rows as that answer, said again in plainer terms: each
+group's figure as people in every 100 (a yearly rate as relapses among 100 people in a year),
+the difference between the groups in the same terms, and whether it could be down to chance.
+"""
+
+from __future__ import annotations
+
+from actions import phrasing
+from actions.answers import (
+    TALK_TO_YOUR_TEAM,
+    Reply,
+    experimental_treatment,
+    headline_results,
+    say_caveat,
+)
+from actions.asked import CHANCE, JUDGEMENT
+from actions.models import Comparison, Endpoint, Result, Treatment, Trial
+from actions.store import KnowledgeStore
+
+PER = 100
+UNITS_IN_HUNDREDS = ("percent", "per person per year")
+JUDGING = (
+    "Is that a lot for you? That depends on your own MS. It also depends on the risks of each "
+    "medicine. Your MS team can help you weigh it up."
+)
+
+
+def explain_last_answer(
+    store: KnowledgeStore, trial: Trial, topic: str, treatment: Treatment | None, wants: str
+) -> list[str] | None:
+    """The last answer's figures on `topic` in plain terms; None when it had no figures."""
+    endpoints = [e for e in store.endpoints_on(trial, topic) if any(r.value is not None for r in e.results)]
+    if not endpoints:
+        return None
+    asked_about = treatment if treatment is not None and store.arms_for(trial, treatment) else None
+    lead = asked_about or experimental_treatment(trial)
+    reply = Reply()
+    reply.say(f"Here is what those figures from the {trial.name} trial mean.")
+    for endpoint in endpoints:
+        headline = phrasing.arms_in_order(headline_results(endpoint), lead.id if lead else None)
+        figures = [result for result in headline if result.value is not None]
+        unclear = [c for c in endpoint.comparisons if phrasing.is_significant(c) is False]
+        # A difference that could be chance is said first, so the figures are not read as a benefit.
+        sentences = [phrasing.sentence(phrasing.no_clear_difference(endpoint, unclear[0]))] if unclear else []
+        sentences += _in_every_hundred(endpoint, figures)
+        sentences.append(_difference(endpoint, figures))
+        for comparison in endpoint.comparisons:
+            if comparison.relative_change is not None and wants != CHANCE:
+                sentences.append(
+                    f"The {phrasing.number(abs(comparison.relative_change))}% is a relative figure. It "
+                    "compares the two groups. The figures out of 100 are the plain numbers."
+                )
+            sentences.append(_chance(comparison, detailed=wants == CHANCE))
+        reply.say(" ".join(filter(None, sentences)), *headline, *endpoint.comparisons)
+    if wants == JUDGEMENT:
+        reply.say(JUDGING)
+    if any(endpoint.category == "efficacy" for endpoint in endpoints):
+        say_caveat(reply, store, trial)
+    else:
+        reply.say(TALK_TO_YOUR_TEAM)
+    return reply.messages()
+
+
+def _in_every_hundred(endpoint: Endpoint, figures: list[Result]) -> list[str]:
+    """Each group's figure as people out of 100, or a yearly rate as events among 100 people."""
+    percents = [result for result in figures if result.unit == "percent"]
+    rates = [result for result in figures if result.unit == "per person per year"]
+    sentences = []
+    if percents:
+        sentences.append(f"Think of {PER} people on each medicine.")
+        first, *others = percents
+        sentences.append(
+            f"On {first.arm.name}, about {phrasing.in_every_hundred(first.value)} of them "
+            f"{endpoint.outcome_phrase} ({phrasing.number(first.value)}%)."
+        )
+        sentences.extend(
+            f"On {other.arm.name}, about {phrasing.in_every_hundred(other.value)} did "
+            f"({phrasing.number(other.value)}%)."
+            for other in others
+        )
+    for result in rates:
+        sentences.append(
+            f"On {result.arm.name}, people had {phrasing.number(result.value)} {endpoint.outcome_phrase} "
+            f"on average. So {PER} people on it had about {phrasing.in_every_hundred(result.value * PER)} "
+            f"{endpoint.outcome_phrase} in all."
+        )
+    sentences.extend(
+        phrasing.describe_result(endpoint, result)
+        for result in figures
+        if result.unit not in UNITS_IN_HUNDREDS
+    )
+    return sentences
+
+
+def _difference(endpoint: Endpoint, figures: list[Result]) -> str:
+    """The gap between the first two groups, in the same plain terms."""
+    counted = [result for result in figures if result.unit in UNITS_IN_HUNDREDS]
+    if len(counted) < 2 or counted[0].unit != counted[1].unit:
+        return ""
+    first, second = counted[0], counted[1]
+    scale = PER if first.unit == "per person per year" else 1
+    gap = phrasing.in_every_hundred(abs(first.value - second.value) * scale)
+    if gap == 0:
+        return f"That is about the same on {first.arm.name} and on {second.arm.name}."
+    fewer = "fewer" if first.value < second.value else "more"
+    if first.unit == "per person per year":
+        events = endpoint.outcome_phrase
+        return f"That is about {gap} {fewer} {events} for every {PER} people on {first.arm.name}."
+    return f"That is about {gap} {fewer} people out of {PER} on {first.arm.name}."
+
+
+def _chance(comparison: Comparison, detailed: bool) -> str:
+    significant = phrasing.is_significant(comparison)
+    if detailed:
+        return phrasing.verdict(comparison)
+    if significant is True:
+        return "A difference this big is unlikely to be down to chance."
+    if significant is False:
+        return (
+            "But a difference this small could be down to chance. So the trial did not show that "
+            f"{comparison.experimental_arm.name} was better on this."
+        )
+    return ""
