@@ -46,6 +46,7 @@ NOT_RELAPSED = re.compile(
 )
 # "not interferon", "rather than the jabs", "instead of Rebif": a treatment the person set aside.
 SET_ASIDE = re.compile(r"(\bnot|\brather\s+than|\binstead\s+of|\bexcept)\s+(the\s+|on\s+)?$", re.IGNORECASE)
+QUESTION = "question"  # where the question of a long message is (nlu/intent_classifier.py)
 CURE = re.compile(r"\bcur(e|es|ed|ing)\b", re.IGNORECASE)
 TOPIC_OF_MEASURE = {"hazard ratio": "disability", "rate ratio": "relapse_rate"}
 
@@ -83,12 +84,28 @@ def intent_of(tracker: Tracker) -> str:
     return (tracker.latest_message.get("intent") or {}).get("name") or ""
 
 
+def entities_asked(tracker: Tracker, kind: str, only_in_the_question: bool = False) -> list[dict]:
+    """The message's entities of one kind. In a long message whose question the model found
+    (`question`, set by nlu/intent_classifier.py), those in the question; the story's ("she had
+    a relapse last year") count only when the question names none and `only_in_the_question`
+    is false (a treatment in the story is still the one the person is on)."""
+    found = [
+        entity for entity in tracker.latest_message.get("entities") or [] if entity.get("entity") == kind
+    ]
+    span = tracker.latest_message.get(QUESTION)
+    if not isinstance(span, dict):
+        return found
+    start, end = span.get("start", 0), span.get("end", 0)
+    inside = [e for e in found if isinstance(e.get("start"), int) and start <= e["start"] < end]
+    return inside if inside or only_in_the_question else found
+
+
 def outcomes_named(tracker: Tracker) -> list[str]:
-    """The outcomes named in the message ("relapses", "infections"), in the order written."""
+    """The outcomes named in the question ("relapses", "infections"), in the order written."""
     found = [
         entity
-        for entity in tracker.latest_message.get("entities") or []
-        if entity.get("entity") == "outcome" and isinstance(entity.get("value"), str)
+        for entity in entities_asked(tracker, "outcome", only_in_the_question=True)
+        if isinstance(entity.get("value"), str)
     ]
     found.sort(key=lambda entity: entity.get("start") or 0)
     named: list[str] = []
@@ -128,9 +145,9 @@ def topics_asked(tracker: Tracker) -> list[str]:
 
 
 def _in_order(topic: str, named: list[str]) -> list[str]:
-    """The intent's topic first, then the other outcomes named: the model chose the topic from the
-    whole message, so it leads even when its own words were not tagged."""
-    return [topic, *(other for other in named if other != topic)]
+    """The topics in the order written; the intent's topic first when its own words were not
+    tagged (the model chose it from the whole message)."""
+    return named if topic in named else [topic, *named]
 
 
 def treatment_asked(store: KnowledgeStore, tracker: Tracker) -> Treatment | None:
@@ -140,9 +157,7 @@ def treatment_asked(store: KnowledgeStore, tracker: Tracker) -> Treatment | None
     """
     text = typed_text(tracker)
     set_aside: list[Treatment] = []
-    for entity in tracker.latest_message.get("entities") or []:
-        if entity.get("entity") != "treatment":
-            continue
+    for entity in entities_asked(tracker, "treatment"):
         treatment = store.find_treatment(str(entity.get("value")))
         if treatment is None:
             continue

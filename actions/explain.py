@@ -20,6 +20,10 @@ from actions.store import KnowledgeStore
 
 PER = 100
 UNITS_IN_HUNDREDS = ("percent", "per person per year")
+NO_TEST_OF_CHANCE = (
+    "My sources give no test of chance for these figures. So I can't say if this difference "
+    "could be down to chance."
+)
 JUDGING = (
     "Is that a lot for you? That depends on your own MS. It also depends on the risks of each "
     "medicine. Your MS team can help you weigh it up."
@@ -53,6 +57,8 @@ def explain_last_answer(
                 )
             sentences.append(_chance(comparison, detailed=wants == CHANCE))
         reply.say(" ".join(filter(None, sentences)), *headline, *endpoint.comparisons)
+    if wants == CHANCE and not any(endpoint.comparisons for endpoint in endpoints):
+        reply.say(NO_TEST_OF_CHANCE)
     if wants == JUDGEMENT:
         reply.say(JUDGING)
     if any(endpoint.category == "efficacy" for endpoint in endpoints):

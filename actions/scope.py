@@ -23,7 +23,8 @@ ALL_TRIALS_WORDS = re.compile(
     r"\b(both|all|each|every|two|2)\s+(of\s+)?((the|these)\s+)?(trials|studies)\b"
     r"|\bcare\W*ms\W*(i|1)\W+(and|&)\W+(care\W*ms\W*)?(ii|2)\b"
     r"|\b(compare|comparing)\s+the\s+(trials|studies)\b"
-    r"|\bside\s+by\s+side\b",
+    r"|\bside\s+by\s+side\b"
+    r"|\bwhich\s+(trial|study)\b",  # "which trial was bigger?" compares them
     re.IGNORECASE,
 )
 OTHER_TRIAL_WORDS = re.compile(r"\bother\s+(trial|study)\b", re.IGNORECASE)

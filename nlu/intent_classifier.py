@@ -38,7 +38,8 @@ VOCABULARY_FILE = "vocabulary.json"
 WEIGHTS_FILE = "weights.npz"
 WORD_PATTERN = r"(?u)\b\w+\b"  # one-letter words count too ("i", "a"): patients write them
 LONG_MESSAGE_SENTENCES = 3
-SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+SENTENCE = re.compile(r"[^.!?\s][^.!?\n]*[.!?]*")  # from its first word to its full stop or "?"
+QUESTION = "question"  # where the question of a long message is; actions/asked.py reads it
 QUESTION_START = re.compile(
     r"(how|what|whats|what's|which|who|why|when|where|did|does|do|is|are|was|were|can|could|will|would|should)\b",
     re.IGNORECASE,
@@ -124,8 +125,8 @@ class TfidfIntentClassifier(GraphComponent, IntentClassifier):
             return messages
         texts = [message.get(TEXT) or "" for message in messages]
         probabilities = self.classifier.predict_proba(self._features(texts))
-        for index, text in enumerate(texts):
-            probabilities[index] = self._question_in_a_long_message(text, probabilities[index])
+        for index, message in enumerate(messages):
+            probabilities[index] = self._question_in_a_long_message(message, probabilities[index])
         for message, row in zip(messages, probabilities, strict=True):
             order = np.argsort(-row)[: self.config["ranking_length"] or None]
             ranking = [{"name": str(self.classifier.classes_[i]), "confidence": float(row[i])} for i in order]
@@ -133,20 +134,31 @@ class TfidfIntentClassifier(GraphComponent, IntentClassifier):
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
         return messages
 
-    def _question_in_a_long_message(self, text: str, whole: np.ndarray) -> np.ndarray:
+    def _question_in_a_long_message(self, message: Message, whole: np.ndarray) -> np.ndarray:
         """A long message tells a story and asks one question somewhere in it ("My wife was
         diagnosed last year... How many people relapsed on the drip?"). Its story drowns the
         question, so each question in it is classified alone, and the one the model is surest
-        of is taken when it is surer than the whole message."""
-        sentences = [s.strip() for s in SENTENCE_END.split(text) if s.strip()]
+        of is taken when it is surer than the whole message. Where that question is in the
+        text goes out with the parse (`question`), so the story's words ("she had a relapse
+        last year") are not taken for a second question."""
+        text = message.get(TEXT) or ""
+        sentences = [(m.start(), m.end()) for m in SENTENCE.finditer(text)]
         if len(sentences) < LONG_MESSAGE_SENTENCES:
             return whole
-        questions = [s for s in sentences if s.endswith("?") or QUESTION_START.match(s)]
+        questions = [
+            (start, end)
+            for start, end in sentences
+            if text[start:end].rstrip().endswith("?") or QUESTION_START.match(text[start:end])
+        ]
         if not questions:
             return whole
-        rows = self.classifier.predict_proba(self._features(questions))
-        best = rows[int(np.argmax(rows.max(axis=1)))]
-        return best if best.max() > whole.max() else whole
+        rows = self.classifier.predict_proba(self._features([text[start:end] for start, end in questions]))
+        best = int(np.argmax(rows.max(axis=1)))
+        if rows[best].max() <= whole.max():
+            return whole
+        start, end = questions[best]
+        message.set(QUESTION, {"start": start, "end": end}, add_to_output=True)
+        return rows[best]
 
     def persist(self) -> None:
         assert self.classifier is not None

@@ -123,7 +123,7 @@ def every_answer(knowledge_url: str) -> list[tuple[str, str]]:
             found.extend((f"other trial / {other.name}", t) for t in answers.not_covered_trial(store, other))
     fixed = {
         "answers": ("NO_KNOWLEDGE", "TALK_TO_YOUR_TEAM", "COMPARE_WITHIN_TRIALS", "NOT_A_CURE"),
-        "explain": ("JUDGING",),
+        "explain": ("JUDGING", "NO_TEST_OF_CHANCE"),
         "advice": ("CANNOT_DECIDE", "FACTS_FOLLOW", "NO_FACTS", "DO_NOT_CHANGE"),
         "fallback": ("NOT_SURE", "SAY_IT_ANOTHER_WAY", "WHAT_I_CAN_ANSWER", "OUT_OF_SCOPE"),
         "session": ("GREETING",),

@@ -128,3 +128,12 @@ def test_the_question_in_a_long_message_decides_its_intent(tmp_path: Path) -> No
     assert classify(classifier, story)[0].get(INTENT)["name"] == "ask_side_effects"
     # A short message is classified whole, as before.
     assert classify(classifier, "hello, side effects")[0].get(INTENT)["name"] in EXAMPLES
+
+
+def test_a_long_message_says_where_its_question_is(tmp_path: Path) -> None:
+    classifier, _ = new_classifier(tmp_path)
+    classifier.train(training_data())
+    story = "Hello there. My wife says hi. Good morning to you. What are the side effects?"
+    span = classify(classifier, story)[0].get("question")
+    assert story[span["start"] : span["end"]] == "What are the side effects?"
+    assert classify(classifier, "what are the side effects")[0].get("question") is None

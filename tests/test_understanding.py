@@ -184,3 +184,29 @@ def test_asked_for_a_dose_the_assistant_declines_and_gives_no_schedule(use_store
     said = texts(run_action(ActionPersonalAdvice(), tracker)[0])
     assert said[0] == CANNOT_DECIDE and NO_FACTS in said
     assert not any("mg" in text or "micrograms" in text for text in said)
+
+
+def test_could_it_be_chance_says_so_when_the_sources_test_no_chance_for_that_figure(use_store) -> None:
+    said = ask("ask_chance", "could that be chance?", slots={"topic": "relapse"})
+    assert "(35%)" in said and "My sources give no test of chance for these figures" in said
+    assert "unlikely to be down to chance" not in said
+
+
+def test_the_story_in_a_long_message_is_not_taken_for_a_second_question(use_store) -> None:
+    text = "She had a bad relapse two years ago. She is better now. Her consultant suggested it. What are the side effects?"
+    story = entity("outcome", "relapse", text, "relapse")
+    question = {"start": text.index("What"), "end": len(text)}
+    tracker = tracker_from("ask_side_effects", text, [story])
+    tracker.latest_message["question"] = question
+    said = "\n".join(texts(run_action(ActionAnswerQuestion(), tracker)[0]))
+    assert "Here are the side effects of alemtuzumab" in said and "had at least one relapse" not in said
+
+
+def test_two_questions_are_answered_in_the_order_asked(use_store) -> None:
+    text = "how many relapsed and what about infections"
+    entities = [
+        entity("outcome", "relapse", text, "relapsed"),
+        entity("outcome", "infections", text, "infections"),
+    ]
+    said = ask("ask_infections", text, entities)
+    assert said.index("had at least one relapse") < said.index("had a mild to moderate infection")
