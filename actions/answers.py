@@ -15,6 +15,7 @@ from actions import phrasing
 from actions.models import Arm, Endpoint, OtherTrial, Result, Source, Treatment, Trial
 from actions.phrasing import sentence
 from actions.store import KnowledgeStore
+from actions.topics import SAME_IN_EVERY_TRIAL
 
 # A domain response, as the Rasa server also says it when the action server cannot be reached.
 STORE_UNAVAILABLE = "utter_cannot_look_up"
@@ -65,9 +66,8 @@ class Reply:
 
 Composer = Callable[[KnowledgeStore, Trial, Treatment | None], Reply]
 
-# Topics whose answer is the same whichever trial is asked about: they come from the medicines
-# and the guidance, not from a trial's results.
-TRIAL_INDEPENDENT = frozenset({"mechanism", "what_is_treatment", "monitoring", "source", "side_effects"})
+# Topics whose answer is the same whichever trial is asked about (see actions/topics.py).
+TRIAL_INDEPENDENT = SAME_IN_EVERY_TRIAL
 # Topics that, asked of several trials at once, put their main results side by side.
 SUMMARY_TOPICS = frozenset({"trial_overview", "results"})
 

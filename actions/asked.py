@@ -21,9 +21,8 @@ from rasa_sdk import Tracker
 from actions.models import Treatment, Trial
 from actions.scope import trials_asked
 from actions.store import KnowledgeStore
+from actions.topics import TOPIC_OF_INTENT
 
-QUESTION_PREFIX = "ask_"
-NOT_TOPICS = {"ask_definition", "ask_capabilities", "ask_personal_advice"}
 FOLLOW_UP = "inform_treatment"
 TRIAL_FOLLOW_UP = "inform_trial"
 WHAT_IS_TREATMENT = "what_is_treatment"
@@ -126,12 +125,8 @@ def topics_asked(tracker: Tracker) -> list[str]:
     """
     intent = intent_of(tracker)
     named = outcomes_named(tracker)
-    if (
-        intent.startswith(QUESTION_PREFIX)
-        and intent not in NOT_TOPICS
-        and intent not in ABOUT_THE_LAST_ANSWER
-    ):
-        return _in_order(intent[len(QUESTION_PREFIX) :], named)
+    if intent in TOPIC_OF_INTENT:
+        return _in_order(TOPIC_OF_INTENT[intent], named)
     if named:
         return named
     remembered = text_slot(tracker, "topic")

@@ -15,10 +15,10 @@ from rasa_sdk.events import EventType, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answers import scope_refusal
-from actions.asked import QUESTION_PREFIX, outcomes_named
+from actions.asked import outcomes_named
 from actions.database import StoreUnavailable
 from actions.store import read_store
-from actions.topics import MAIN_TOPICS, TOPIC_TITLES, offer_topics, topic_buttons
+from actions.topics import MAIN_TOPICS, QUESTION_PREFIX, TOPIC_TITLES, offer_topics, topic_buttons
 
 SOMETHING_ELSE = {"title": "Something else", "payload": "/out_of_scope"}
 OUT_OF_SCOPE = (

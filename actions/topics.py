@@ -1,44 +1,67 @@
-"""The topics a person can ask about, offered as quick-reply buttons where the channel has them.
-
-Used wherever the assistant suggests what to ask: the greeting and every stage of the fallback.
-"""
+"""The registry of topics a person can ask about, and how they are offered as quick-reply
+buttons where the channel has them (the greeting and every stage of the fallback)."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-# What each question is called on a button; no figures.
+QUESTION_PREFIX = "ask_"
+
+
+@dataclass(frozen=True)
+class Topic:
+    """One thing a person can ask about, answered by `action_answer_question` from the store.
+
+    Its intent is `ask_<key>`, with a rule in data/rules.yml (tests/test_topics.py checks that
+    domain.yml and the rules agree with this list). `title` is its quick-reply button (no
+    figures). A topic `same_in_every_trial` is answered from the medicines and the guidance,
+    not from a trial's results. The topics `offered_first` are the buttons of the greeting and
+    the fallback, in this order.
+    """
+
+    key: str
+    title: str
+    same_in_every_trial: bool = False
+    offered_first: bool = False
+
+    @property
+    def intent(self) -> str:
+        return f"{QUESTION_PREFIX}{self.key}"
+
+
+TOPICS = [
+    Topic("results", "What the trial found", offered_first=True),
+    Topic("side_effects", "Side effects and risks", same_in_every_trial=True, offered_first=True),
+    Topic("relapse", "How many had relapses", offered_first=True),
+    Topic("relapse_free", "How many had no relapse"),
+    Topic("relapse_rate", "Relapses a year"),
+    Topic("disability", "Disability getting worse"),
+    Topic("infusion_reactions", "Reactions to the drip"),
+    Topic("infections", "Infections"),
+    Topic("autoimmunity", "Autoimmune side effects"),
+    Topic("monitoring", "Check-ups and tests", same_in_every_trial=True, offered_first=True),
+    Topic("participants", "Who took part"),
+    Topic("allocation", "How the groups were chosen"),
+    Topic("higher_dose_group", "The higher-dose group"),
+    Topic("primary_endpoints", "What the trial measured"),
+    Topic("trial_overview", "About the trial", offered_first=True),
+    Topic("how_given", "How the medicines are given"),
+    Topic("mechanism", "How alemtuzumab works", same_in_every_trial=True),
+    Topic("what_is_treatment", "What the medicines are", same_in_every_trial=True),
+    Topic("source", "Where the figures come from", same_in_every_trial=True),
+]
+TOPIC_OF_INTENT = {topic.intent: topic.key for topic in TOPICS}
+SAME_IN_EVERY_TRIAL = frozenset(topic.key for topic in TOPICS if topic.same_in_every_trial)
+# Every button that asks a question: the topics, and two questions that are not topics.
 TOPIC_TITLES = {
-    "ask_results": "What the trial found",
-    "ask_side_effects": "Side effects and risks",
-    "ask_relapse": "How many had relapses",
-    "ask_relapse_free": "How many had no relapse",
-    "ask_relapse_rate": "Relapses a year",
-    "ask_disability": "Disability getting worse",
-    "ask_infusion_reactions": "Reactions to the drip",
-    "ask_infections": "Infections",
-    "ask_autoimmunity": "Autoimmune side effects",
-    "ask_monitoring": "Check-ups and tests",
-    "ask_participants": "Who took part",
-    "ask_allocation": "How the groups were chosen",
-    "ask_higher_dose_group": "The higher-dose group",
-    "ask_primary_endpoints": "What the trial measured",
-    "ask_trial_overview": "About the trial",
-    "ask_how_given": "How the medicines are given",
-    "ask_mechanism": "How alemtuzumab works",
-    "ask_what_is_treatment": "What the medicines are",
+    **{topic.intent: topic.title for topic in TOPICS},
     "ask_definition": "What a word means",
-    "ask_source": "Where the figures come from",
     "ask_capabilities": "What you can ask me",
 }
-MAIN_TOPICS = [
-    "ask_results",
-    "ask_side_effects",
-    "ask_relapse",
-    "ask_monitoring",
-    "ask_trial_overview",
-]
+MAIN_TOPICS = [topic.intent for topic in TOPICS if topic.offered_first]
 TERMINAL_CHANNEL = "cmdline"  # rasa shell: it turns buttons into a menu that swallows typing
 
 
