@@ -70,7 +70,8 @@ class ActionAnswerQuestion(Action):
             for topic in asked.topics:
                 said = answer_topic(store, asked, topic)
                 if said is not None:
-                    messages = [*(messages or []), *said]
+                    # Two answers in one reply say the same note (the other trial) once.
+                    messages = list(dict.fromkeys([*(messages or []), *said]))
             remembered = [trial.key for trial in trials_answered(store, asked.topic or "", asked.trials)]
             buttons = other_trial_buttons(store, asked.topics[-1], asked.trials) if messages else []
             return asked, messages, remembered, buttons

@@ -46,6 +46,7 @@ NOT_RELAPSED = re.compile(
 # "not interferon", "rather than the jabs", "instead of Rebif": a treatment the person set aside.
 SET_ASIDE = re.compile(r"(\bnot|\brather\s+than|\binstead\s+of|\bexcept)\s+(the\s+|on\s+)?$", re.IGNORECASE)
 QUESTION = "question"  # where the question of a long message is (nlu/intent_classifier.py)
+ALSO_ASKED = "also_asked"  # the other questions of a compound message (nlu/intent_classifier.py)
 CURE = re.compile(r"\bcur(e|es|ed|ing)\b", re.IGNORECASE)
 TOPIC_OF_MEASURE = {"hazard ratio": "disability", "rate ratio": "relapse_rate"}
 
@@ -126,7 +127,7 @@ def topics_asked(tracker: Tracker) -> list[str]:
     intent = intent_of(tracker)
     named = outcomes_named(tracker)
     if intent in TOPIC_OF_INTENT:
-        return _in_order(TOPIC_OF_INTENT[intent], named)
+        return _with_other_questions(tracker, _in_order(TOPIC_OF_INTENT[intent], named))
     if named:
         return named
     remembered = text_slot(tracker, "topic")
@@ -143,6 +144,20 @@ def _in_order(topic: str, named: list[str]) -> list[str]:
     """The topics in the order written; the intent's topic first when its own words were not
     tagged (the model chose it from the whole message)."""
     return named if topic in named else [topic, *named]
+
+
+def _with_other_questions(tracker: Tracker, topics: list[str]) -> list[str]:
+    """The topics of the other questions of a compound message ("how many took part and how were
+    they chosen?"), found clause by clause by the intent classifier (`also_asked`), in turn."""
+    also = tracker.latest_message.get(ALSO_ASKED)
+    if not isinstance(also, list):
+        return topics
+    others = [
+        TOPIC_OF_INTENT[entry["intent"]]
+        for entry in also
+        if isinstance(entry, dict) and entry.get("intent") in TOPIC_OF_INTENT
+    ]
+    return [*topics, *(topic for topic in others if topic not in topics)]
 
 
 def treatment_asked(store: KnowledgeStore, tracker: Tracker) -> Treatment | None:

@@ -40,6 +40,13 @@ WORD_PATTERN = r"(?u)\b\w+\b"  # one-letter words count too ("i", "a"): patients
 LONG_MESSAGE_SENTENCES = 3
 SENTENCE = re.compile(r"[^.!?\s][^.!?\n]*[.!?]*")  # from its first word to its full stop or "?"
 QUESTION = "question"  # where the question of a long message is; actions/asked.py reads it
+ALSO_ASKED = "also_asked"  # the other questions of a compound message; actions/asked.py reads them
+# A clause: up to a question mark or semicolon, or up to "and"/"also" that opens a new question.
+QUESTION_WORDS = r"(?:how|what|whats|what's|which|who|did|does|do|is|are|was|were|can|could)\b"
+CLAUSE = re.compile(
+    rf"[^?;\s](?:(?!\s(?:and|also|plus|as well as)\s+{QUESTION_WORDS})[^?;])*",
+    re.IGNORECASE,
+)
 QUESTION_START = re.compile(
     r"(how|what|whats|what's|which|who|why|when|where|did|does|do|is|are|was|were|can|could|will|would|should)\b",
     re.IGNORECASE,
@@ -62,6 +69,9 @@ class TfidfIntentClassifier(GraphComponent, IntentClassifier):
             "max_iter": 2000,
             "random_state": 42,
             "ranking_length": 10,
+            # How sure the model must be that a clause of a compound message asks something
+            # else before it is answered too: a wrong extra answer costs more than a missed one.
+            "other_question_confidence": 0.6,
         }
 
     def __init__(
@@ -132,7 +142,28 @@ class TfidfIntentClassifier(GraphComponent, IntentClassifier):
             ranking = [{"name": str(self.classifier.classes_[i]), "confidence": float(row[i])} for i in order]
             message.set(INTENT, ranking[0], add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+            also = self._other_questions(message.get(TEXT) or "", ranking[0]["name"])
+            if also:
+                message.set(ALSO_ASKED, also, add_to_output=True)
         return messages
+
+    def _other_questions(self, text: str, intent: str) -> List[Dict[str, Any]]:
+        """Two questions in one message ("how many took part and how were they split?"): each
+        clause is classified alone, and a clause the model is sure asks something else is
+        reported (`also_asked`, in the order written) for the assistant to answer too. Only the
+        message's own intent is ever chosen here; what counts as a question is the assistant's."""
+        clauses = [(m.start(), m.group()) for m in CLAUSE.finditer(text) if len(m.group().split()) >= 3]
+        if len(clauses) < 2:
+            return []
+        rows = self.classifier.predict_proba(self._features([clause for _, clause in clauses]))
+        found: List[Dict[str, Any]] = []
+        for (start, _), row in zip(clauses, rows, strict=True):
+            best = int(np.argmax(row))
+            name = str(self.classifier.classes_[best])
+            if row[best] >= self.config["other_question_confidence"] and name != intent:
+                if name not in [other["intent"] for other in found]:
+                    found.append({"intent": name, "start": start, "confidence": float(row[best])})
+        return found
 
     def _question_in_a_long_message(self, message: Message, whole: np.ndarray) -> np.ndarray:
         """A long message tells a story and asks one question somewhere in it ("My wife was

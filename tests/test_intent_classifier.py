@@ -137,3 +137,15 @@ def test_a_long_message_says_where_its_question_is(tmp_path: Path) -> None:
     span = classify(classifier, story)[0].get("question")
     assert story[span["start"] : span["end"]] == "What are the side effects?"
     assert classify(classifier, "what are the side effects")[0].get("question") is None
+
+
+def test_a_second_question_in_one_message_is_reported_in_the_order_written(tmp_path: Path) -> None:
+    classifier, _ = new_classifier(tmp_path)
+    classifier.train(training_data())
+    message = classify(classifier, "how many people relapsed and what are the side effects of the drip?")[0]
+    assert message.get(INTENT)["name"] in ("ask_relapse", "ask_side_effects")
+    also = message.get("also_asked")
+    assert [entry["intent"] for entry in also] == [
+        {"ask_relapse": "ask_side_effects", "ask_side_effects": "ask_relapse"}[message.get(INTENT)["name"]]
+    ]
+    assert classify(classifier, "how many people relapsed on lemtrada")[0].get("also_asked") is None

@@ -210,3 +210,24 @@ def test_two_questions_are_answered_in_the_order_asked(use_store) -> None:
     ]
     said = ask("ask_infections", text, entities)
     assert said.index("had at least one relapse") < said.index("had a mild to moderate infection")
+
+
+def test_a_second_question_the_model_found_is_answered_after_the_first(use_store) -> None:
+    tracker = tracker_from("ask_participants", "how many took part and how were the groups chosen?")
+    tracker.latest_message["also_asked"] = [{"intent": "ask_allocation", "start": 19, "confidence": 0.8}]
+    said = "\n".join(texts(run_action(ActionAnswerQuestion(), tracker)[0]))
+    assert said.index("667 people were put into the main groups") < said.index("2:1")
+
+
+def test_a_second_question_that_is_not_a_topic_is_left_to_its_own_turn(use_store) -> None:
+    tracker = tracker_from("ask_relapse", "how many relapsed and should i take it?")
+    tracker.latest_message["also_asked"] = [{"intent": "ask_personal_advice", "start": 19, "confidence": 0.9}]
+    said = "\n".join(texts(run_action(ActionAnswerQuestion(), tracker)[0]))
+    assert "had at least one relapse" in said and "2:1" not in said
+
+
+def test_two_answers_in_one_reply_say_a_shared_note_once(use_store) -> None:
+    tracker = tracker_from("ask_participants", "how many took part and how were the groups chosen?")
+    tracker.latest_message["also_asked"] = [{"intent": "ask_allocation", "start": 19, "confidence": 0.8}]
+    said = texts(run_action(ActionAnswerQuestion(), tracker)[0])
+    assert len(said) == len(set(said)) and sum("I can tell you about CARE-MS I too" in t for t in said) == 1
