@@ -135,35 +135,44 @@ class TfidfIntentClassifier(GraphComponent, IntentClassifier):
             return messages
         texts = [message.get(TEXT) or "" for message in messages]
         probabilities = self.classifier.predict_proba(self._features(texts))
-        for index, message in enumerate(messages):
-            probabilities[index] = self._question_in_a_long_message(message, probabilities[index])
-        for message, row in zip(messages, probabilities, strict=True):
+        for message, whole in zip(messages, probabilities, strict=True):
+            row = self._question_in_a_long_message(message, whole)
+            row, also = self._questions_in_turn(message.get(TEXT) or "", row)
             order = np.argsort(-row)[: self.config["ranking_length"] or None]
             ranking = [{"name": str(self.classifier.classes_[i]), "confidence": float(row[i])} for i in order]
             message.set(INTENT, ranking[0], add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
-            also = self._other_questions(message.get(TEXT) or "", ranking[0]["name"])
             if also:
                 message.set(ALSO_ASKED, also, add_to_output=True)
         return messages
 
-    def _other_questions(self, text: str, intent: str) -> List[Dict[str, Any]]:
-        """Two questions in one message ("how many took part and how were they split?"): each
-        clause is classified alone, and a clause the model is sure asks something else is
-        reported (`also_asked`, in the order written) for the assistant to answer too. Only the
-        message's own intent is ever chosen here; what counts as a question is the assistant's."""
+    def _questions_in_turn(self, text: str, whole: np.ndarray) -> tuple[np.ndarray, List[Dict[str, Any]]]:
+        """Two questions in one message ("how many took part and how were they split?") split the
+        model's confidence between them, so the whole message may look unclear. Each clause is
+        classified alone: the first clause the model is sure of gives the intent when it is surer
+        than the whole message, and the other clauses it is sure ask something else are reported
+        (`also_asked`, in the order written) for the assistant to answer too; what counts as a
+        question to answer is the assistant's to decide."""
         clauses = [(m.start(), m.group()) for m in CLAUSE.finditer(text) if len(m.group().split()) >= 3]
         if len(clauses) < 2:
-            return []
+            return whole, []
         rows = self.classifier.predict_proba(self._features([clause for _, clause in clauses]))
-        found: List[Dict[str, Any]] = []
-        for (start, _), row in zip(clauses, rows, strict=True):
-            best = int(np.argmax(row))
-            name = str(self.classifier.classes_[best])
-            if row[best] >= self.config["other_question_confidence"] and name != intent:
-                if name not in [other["intent"] for other in found]:
-                    found.append({"intent": name, "start": start, "confidence": float(row[best])})
-        return found
+        sure = [
+            (start, row)
+            for (start, _), row in zip(clauses, rows, strict=True)
+            if row.max() >= self.config["other_question_confidence"]
+        ]
+        if not sure:
+            return whole, []
+        first = sure[0][1]
+        main = first if first.max() > whole.max() else whole
+        intent = str(self.classifier.classes_[int(np.argmax(main))])
+        also: List[Dict[str, Any]] = []
+        for start, row in sure:
+            name = str(self.classifier.classes_[int(np.argmax(row))])
+            if name != intent and name not in [other["intent"] for other in also]:
+                also.append({"intent": name, "start": start, "confidence": float(row.max())})
+        return main, also
 
     def _question_in_a_long_message(self, message: Message, whole: np.ndarray) -> np.ndarray:
         """A long message tells a story and asks one question somewhere in it ("My wife was

@@ -149,3 +149,17 @@ def test_a_second_question_in_one_message_is_reported_in_the_order_written(tmp_p
         {"ask_relapse": "ask_side_effects", "ask_side_effects": "ask_relapse"}[message.get(INTENT)["name"]]
     ]
     assert classify(classifier, "how many people relapsed on lemtrada")[0].get("also_asked") is None
+
+
+def test_two_questions_are_answered_in_the_order_written_whatever_the_whole_message_leans_to(
+    tmp_path: Path,
+) -> None:
+    classifier, _ = new_classifier(tmp_path)
+    classifier.train(training_data())
+    text = "is it safe? how many people relapsed on it?"  # as a whole, it reads as relapses
+    whole = classifier.classifier.predict_proba(classifier._features([text]))[0]
+    assert classifier.classifier.classes_[whole.argmax()] == "ask_relapse"
+    message = classify(classifier, text)[0]
+    assert message.get(INTENT)["name"] == "ask_side_effects"
+    assert message.get(INTENT)["confidence"] > whole.max()
+    assert [entry["intent"] for entry in message.get("also_asked")] == ["ask_relapse"]
