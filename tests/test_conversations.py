@@ -133,3 +133,59 @@ def test_an_unclear_message_gets_topics_to_choose_from_and_no_figure_and_no_alar
     assert any(reply.get("buttons") for reply in replies)
     assert not any(text.startswith("What you describe could be an emergency") for text in said)
     assert not any("%" in text for text in said)
+
+
+def test_what_are_the_side_effects_of_lemtrada_gets_every_risk(chat) -> None:
+    said = " ".join(texts(chat("what are the side effects of lemtrada?")))
+    assert "reaction to the drip (90%)" in said and "(77%)" in said and "thyroid" in said
+    assert "at least 2 hours" in said and "stroke" in said and "Sorry" not in said
+
+
+def test_is_lemtrada_better_than_rebif_gets_the_main_results_with_their_verdicts(chat) -> None:
+    said = " ".join(texts(chat("is lemtrada better than rebif?")))
+    assert "main results of the CARE-MS II trial" in said and "(35%)" in said and "0.26" in said
+    assert "unlikely to be down to chance" in said and "Safety note:" in said
+
+
+def test_after_a_figure_is_that_a_lot_and_what_does_that_mean_explain_it(chat) -> None:
+    chat("how many people relapsed on alemtuzumab?")
+    judged = " ".join(texts(chat("is that a lot?")))
+    assert "about 16 fewer people out of 100 on alemtuzumab 12 mg" in judged and "Goodbye" not in judged
+    explained = " ".join(texts(chat("in plain English please")))
+    assert "Think of 100 people on each medicine" in explained and "(51%)" in explained
+
+
+def test_a_correction_answers_for_the_treatment_meant(chat) -> None:
+    chat("how many people relapsed on alemtuzumab?")
+    said = texts(chat("no, I meant the injections"))
+    assert said[0].startswith("In the CARE-MS II trial, about 51 in every 100 people on interferon beta-1a")
+
+
+def test_how_many_did_not_relapse_gets_the_relapse_free_figures(chat) -> None:
+    said = texts(chat("how many did NOT relapse on lemtrada?"))
+    assert "had no relapse at all" in said[0] and "65" in said[0]
+
+
+def test_two_questions_in_one_message_get_two_answers(chat) -> None:
+    said = " ".join(texts(chat("how many relapsed on lemtrada and how many had infections?")))
+    assert said.index("had at least one relapse") < said.index("had a mild to moderate infection")
+
+
+def test_someone_new_to_treatment_gets_the_trial_of_people_like_them(chat) -> None:
+    said = texts(chat("I've never taken an MS drug, how did people like me do?"))
+    assert said[0].startswith("These are the main results of the CARE-MS I trial")
+    assert not any("(35%)" in text for text in said)
+
+
+def test_a_long_message_gets_the_answer_to_its_question_and_no_alarm(chat) -> None:
+    said = " ".join(
+        texts(
+            chat(
+                "My husband has had MS for nine years. He had a bad relapse two years ago and spent a "
+                "week in hospital. He is much better now and back at work. His consultant has "
+                "suggested lemtrada. What are the side effects?"
+            )
+        )
+    )
+    assert "Here are the side effects of alemtuzumab" in said and "could be an emergency" not in said
+    assert "had at least one relapse" not in said
