@@ -264,7 +264,8 @@ def section(recorded: dict[str, Any]) -> list[str]:
             + " | ".join(cell(run["classes"].get(kind, {}).get("turns")) for _, run in runs)
             + " |"
         )
-    return [*lines, ""]
+    notes = [f"- {name}: {run['note']}" for name, run in runs if run.get("note")]
+    return [*lines, "", *([*notes, ""] if notes else [])]
 
 
 def rewrite_section(report: Path, recorded: dict[str, Any]) -> None:

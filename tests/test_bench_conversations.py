@@ -96,3 +96,14 @@ def test_the_report_puts_recorded_runs_side_by_side() -> None:
     lines = section({"before": run, "after": run})
     assert "| turns right | 3/4 (75%) | 3/4 (75%) |" in lines
     assert "| plain: turns right | 1/2 (50%) | 1/2 (50%) |" in lines
+
+
+def test_a_run_s_note_is_shown_under_the_table() -> None:
+    run = {
+        "date": "2026-12-01", "commit": "abc1234", "set": "conversations.yml", "note": "the goal is not met",
+        "single_questions": {"right": 1, "total": 2, "share": 0.5},
+        "turns": {"right": 3, "total": 4, "share": 0.75},
+        "multi_turn_conversations": {"right": 0, "total": 1, "share": 0.0},
+        "classes": {},
+    }  # fmt: skip
+    assert "- after: the goal is not met" in section({"after": run})
