@@ -28,6 +28,7 @@ the same settings as Rasa's `redis` lock store; `python -m connectors.endpoints`
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from contextlib import asynccontextmanager
 from typing import Any, AsyncGenerator
@@ -125,6 +126,29 @@ class SharedRedisLockStore(RedisLockStore):
         self.outage.answered()
         self.outage.end("conversations are locked across servers again")
         return ticket
+
+    async def _acquire_lock(
+        self, conversation_id: str, ticket: int, wait_time_in_seconds: float
+    ) -> TicketLock:
+        """Rasa's wait for a ticket's turn, which also gives up once the ticket itself has expired.
+
+        Rasa's notices only a lock that was deleted. Behind a killed server's ticket, a message's
+        own ticket can expire first; when the dead one expires too, the emptied lock is saved
+        back, not deleted, and Rasa waits for a turn that never comes: the patient is told "I
+        can't look that up" and the message is never stored. The LockError here makes `lock`
+        queue it again with a new ticket.
+        """
+        while True:
+            lock = self.get_lock(conversation_id)
+            if not lock:
+                break
+            if not lock.is_locked(ticket):
+                return lock
+            if not any(queued.number == ticket and not queued.has_expired() for queued in lock.tickets):
+                break
+            await asyncio.sleep(wait_time_in_seconds)
+            self.update_lock(conversation_id)
+        raise LockError(f"A message's ticket for conversation '{conversation_id}' expired before its turn.")
 
     def _return_ticket(self, conversation_id: str, ticket: int) -> None:
         try:

@@ -279,3 +279,20 @@ def test_a_message_whose_ticket_expires_while_it_waits_is_still_handled(own_redi
     asyncio.run(scenario())
     assert handled == ["start", "end", "start", "end"]
     assert redis.Redis.from_url(own_redis.url).keys("outage:lock:*") == []
+
+
+def test_a_message_whose_ticket_expires_before_the_dead_one_is_still_handled(own_redis: RedisServer) -> None:
+    """The messages queued behind a killed server's ticket may outlive their own tickets while
+    nobody returns one, so the lock is never deleted: Rasa saves it back emptied and waits for a
+    turn that never comes (the patient was told "I can't look that up" and the message was never
+    stored). Here a message whose own ticket has expired queues again."""
+    store = lock_store_for(own_redis)
+    store.issue_ticket("p2", 0.5)  # the killed server's turn: never returned
+    handled: list[str] = []
+
+    async def queued() -> None:
+        async with store.lock("p2", lock_lifetime=0.3, wait_time_in_seconds=0.02):
+            handled.append("handled")
+
+    asyncio.run(asyncio.wait_for(queued(), timeout=5))
+    assert handled == ["handled"]
