@@ -15,7 +15,6 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.answers import (
     NOT_A_CURE,
     STORE_UNAVAILABLE,
-    TRIAL_INDEPENDENT,
     all_the_trials,
     compose_answer,
     define_term,
@@ -32,7 +31,7 @@ from actions.phrasing import capitalised
 from actions.scope import ALL_TRIALS
 from actions.scope import SLOT as TRIAL_SLOT
 from actions.store import KnowledgeStore, read_store
-from actions.topics import TERMINAL_CHANNEL
+from actions.topics import SAME_IN_EVERY_TRIAL, TERMINAL_CHANNEL
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +39,7 @@ logger = logging.getLogger(__name__)
 def other_trial_buttons(store: KnowledgeStore, topic: str, trials: list[Trial]) -> list[dict[str, str]]:
     """Quick replies under an answer given for the default trial: each other trial with something
     on the topic, and all the trials side by side. None when the question named a trial."""
-    if trials or topic in TRIAL_INDEPENDENT:
+    if trials or topic in SAME_IN_EVERY_TRIAL:
         return []
     others = other_trials_on(store, store.trial(), topic)
     if not others:

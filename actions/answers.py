@@ -66,8 +66,6 @@ class Reply:
 
 Composer = Callable[[KnowledgeStore, Trial, Treatment | None], Reply]
 
-# Topics whose answer is the same whichever trial is asked about (see actions/topics.py).
-TRIAL_INDEPENDENT = SAME_IN_EVERY_TRIAL
 # Topics that, asked of several trials at once, put their main results side by side.
 SUMMARY_TOPICS = frozenset({"trial_overview", "results"})
 
@@ -89,7 +87,7 @@ def compose_answer(
     refusal = scope_refusal(store, treatment, text, trials)
     if refusal is not None:
         return refusal
-    if topic in TRIAL_INDEPENDENT:
+    if topic in SAME_IN_EVERY_TRIAL:
         return DESIGN_COMPOSERS[topic](store, store.trial(), treatment).messages()
     if not is_known_topic(store, topic):
         return None
@@ -127,7 +125,7 @@ def has_answer(store: KnowledgeStore, trial: Trial, topic: str) -> bool:
 
 def trials_answered(store: KnowledgeStore, topic: str, trials: Sequence[Trial]) -> list[Trial]:
     """The trials an answer on `topic` was about, to remember for the next question."""
-    if topic in TRIAL_INDEPENDENT:
+    if topic in SAME_IN_EVERY_TRIAL:
         return list(trials)
     return list(trials) or [store.trial()]
 
@@ -320,21 +318,14 @@ def say_caveat(reply: Reply, store: KnowledgeStore, trial: Trial, name_the_trial
     sentences = [f"Safety note: {experimental.name} also has risks."]
     rows: list[object] = []
     for endpoint in store.caveat_endpoints(measured):
-        figures = [r for r in endpoint.results if r.value is not None and r.unit == "percent"]
-        ordered = phrasing.arms_in_order(figures, experimental.id)
+        ordered = _safety_figures(endpoint, experimental)
         if not ordered:
             continue
-        lead, *others = ordered
-        said = (
-            f"{phrasing.people_in_every_hundred(lead)} on {lead.arm.name} "
-            f"{endpoint.outcome_phrase} ({phrasing.number(lead.value)}%)."
-        )
+        said, *others = _safety_sentences(endpoint, ordered)
         named = name_the_trial or measured is not trial
         where = f"In the {measured.name} trial, " if named and not rows else ""
         sentences.append(f"{where}{said}" if where else phrasing.capitalised(said))
-        for other in others:
-            figure = f"{phrasing.people_in_every_hundred(other)} ({phrasing.number(other.value)}%)"
-            sentences.append(f"On {other.arm.name}, it was {figure}.")
+        sentences.extend(others)
         rows.extend(ordered)
     for finding in store.findings(measured, in_caveat=True):
         sentences.append(finding.statement)
@@ -344,6 +335,26 @@ def say_caveat(reply: Reply, store: KnowledgeStore, trial: Trial, name_the_trial
         rows.append(guidance)
     sentences.append(TALK_TO_YOUR_TEAM)
     reply.say(" ".join(sentences), *rows)
+
+
+def _safety_figures(endpoint: Endpoint, experimental: Treatment) -> list[Result]:
+    """A safety result's percentages, the experimental treatment's first."""
+    figures = [r for r in endpoint.results if r.value is not None and r.unit == "percent"]
+    return phrasing.arms_in_order(figures, experimental.id)
+
+
+def _safety_sentences(endpoint: Endpoint, ordered: list[Result]) -> list[str]:
+    """The experimental arm's figure as people in every hundred with its percentage (not
+    capitalised: it may follow "In the trial, "), then "On B, it was ..." for each other arm."""
+    lead, *others = ordered
+    return [
+        f"{phrasing.people_in_every_hundred(lead)} on {lead.arm.name} "
+        f"{endpoint.outcome_phrase} ({phrasing.number(lead.value)}%).",
+        *(
+            f"On {o.arm.name}, it was {phrasing.people_in_every_hundred(o)} ({phrasing.number(o.value)}%)."
+            for o in others
+        ),
+    ]
 
 
 def _trial_with_safety_figures(store: KnowledgeStore, trial: Trial) -> Trial:
@@ -561,41 +572,31 @@ def _risks_overview(store: KnowledgeStore, trial: Trial, treatment: Treatment | 
         reply.say(TALK_TO_YOUR_TEAM)
         return reply
     measured = _trial_with_safety_figures(store, trial)
-    drip = store.guidance(experimental, "infusion_reactions")
-    autoimmunity = [*store.findings(measured, in_caveat=True), *store.guidance(experimental, "autoimmunity")]
-    checks = store.guidance(experimental, "monitoring")
-    paragraphs: dict[str, tuple[list[str], list[object]]] = {
-        "infusion_reactions": (
-            [f"Here are the side effects of {experimental.name}. The figures are from {measured.name}."],
-            [],
-        ),
-        "other": ([], []),
-    }
+    # Three paragraphs: the drip (its figures, then what to watch for after it), the other risks
+    # (infections, then autoimmunity), and the checks.
+    drip = [f"Here are the side effects of {experimental.name}. The figures are from {measured.name}."]
+    other: list[str] = []
+    drip_rows: list[object] = []
+    other_rows: list[object] = []
     for endpoint in store.caveat_endpoints(measured):
-        figures = phrasing.arms_in_order(
-            [r for r in endpoint.results if r.value is not None and r.unit == "percent"], experimental.id
-        )
-        if not figures:
+        ordered = _safety_figures(endpoint, experimental)
+        if not ordered:
             continue
-        sentences, rows = paragraphs.get(endpoint.topic, paragraphs["other"])
-        lead, *others = figures
-        sentences.append(
-            f"{phrasing.capitalised(phrasing.people_in_every_hundred(lead))} on {lead.arm.name} "
-            f"{endpoint.outcome_phrase} ({phrasing.number(lead.value)}%)."
-        )
-        sentences.extend(
-            f"On {o.arm.name}, it was {phrasing.people_in_every_hundred(o)} ({phrasing.number(o.value)}%)."
-            for o in others
-        )
-        rows.extend(figures)
-    said_on_the_drip, drip_rows = paragraphs["infusion_reactions"]
-    reply.say(" ".join([*said_on_the_drip, *(g.text for g in drip)]), measured, *drip_rows, *drip)
-    said_on_the_rest, other_rows = paragraphs["other"]
+        said, *others = _safety_sentences(endpoint, ordered)
+        sentences, rows = (drip, drip_rows) if endpoint.topic == "infusion_reactions" else (other, other_rows)
+        sentences.extend([phrasing.capitalised(said), *others])
+        rows.extend(ordered)
+    after_the_drip = store.guidance(experimental, "infusion_reactions")
+    reply.say(" ".join([*drip, *(g.text for g in after_the_drip)]), measured, *drip_rows, *after_the_drip)
+    findings = store.findings(measured, in_caveat=True)
+    autoimmunity = store.guidance(experimental, "autoimmunity")
     reply.say(
-        " ".join([*said_on_the_rest, *(getattr(row, "statement", None) or row.text for row in autoimmunity)]),
+        " ".join([*other, *(f.statement for f in findings), *(g.text for g in autoimmunity)]),
         *other_rows,
+        *findings,
         *autoimmunity,
     )
+    checks = store.guidance(experimental, "monitoring")
     reply.say(" ".join([*(g.text for g in checks), TALK_TO_YOUR_TEAM]), *checks)
     return reply
 

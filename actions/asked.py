@@ -228,16 +228,17 @@ def what_was_asked(store: KnowledgeStore, tracker: Tracker) -> Asked:
     """The frame every answer is built from."""
     text = typed_text(tracker)
     wants = ABOUT_THE_LAST_ANSWER.get(intent_of(tracker), FACTS)
+    about_a_cure = bool(CURE.search(text))
     topics = topics_asked(tracker)
     if wants == CHANCE and (measured := topic_of_measure(text)) is not None:
         topics = [measured]
-    if wants == FACTS and CURE.search(text) and not topics:
+    if wants == FACTS and about_a_cure and not topics:
         topics = [RESULTS]
     return Asked(
         topics=with_polarity(topics, text),
         treatment=treatment_asked(store, tracker),
         trials=trials_asked(store, tracker),
         wants=wants,
-        about_a_cure=bool(CURE.search(text)),
+        about_a_cure=about_a_cure,
         text=text,
     )

@@ -18,7 +18,7 @@ from actions.asked import CHANCE, JUDGEMENT
 from actions.models import Comparison, Endpoint, Result, Treatment, Trial
 from actions.store import KnowledgeStore
 
-PER = 100
+PER = phrasing.PER
 UNITS_IN_HUNDREDS = ("percent", "per person per year")
 NO_TEST_OF_CHANCE = (
     "My sources give no test of chance for these figures. So I can't say if this difference "

@@ -42,15 +42,14 @@ SENTENCE = re.compile(r"[^.!?\s][^.!?\n]*[.!?]*")  # from its first word to its 
 QUESTION = "question"  # where the question of a long message is; actions/asked.py reads it
 ALSO_ASKED = "also_asked"  # the other questions of a compound message; actions/asked.py reads them
 # A clause: up to a question mark or semicolon, or up to "and"/"also" that opens a new question.
-QUESTION_WORDS = r"(?:how|what|whats|what's|which|who|did|does|do|is|are|was|were|can|could)\b"
+QUESTION_WORDS = "how|what|whats|what's|which|who|did|does|do|is|are|was|were|can|could"
 CLAUSE = re.compile(
-    rf"[^?;\s](?:(?!\s(?:and|also|plus|as well as)\s+{QUESTION_WORDS})[^?;])*",
+    rf"[^?;\s](?:(?!\s(?:and|also|plus|as well as)\s+(?:{QUESTION_WORDS})\b)[^?;])*",
     re.IGNORECASE,
 )
-QUESTION_START = re.compile(
-    r"(how|what|whats|what's|which|who|why|when|where|did|does|do|is|are|was|were|can|could|will|would|should)\b",
-    re.IGNORECASE,
-)
+# A sentence that asks: it opens with a question word, these or a few more that rarely open a
+# second question after "and" ("and why", "and should I...").
+QUESTION_START = re.compile(rf"({QUESTION_WORDS}|why|when|where|will|would|should)\b", re.IGNORECASE)
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)

@@ -130,15 +130,24 @@ def test_not_the_one_named_means_the_other_medicine(use_store) -> None:
     assert said.startswith("In the CARE-MS II trial, about 35 in every 100 people on alemtuzumab")
 
 
-def test_two_questions_in_one_message_get_two_answers_in_order(use_store) -> None:
-    text = "how many relapsed and how many got infections?"
+@pytest.mark.parametrize(
+    "intent, text",
+    [
+        ("ask_relapse", "how many relapsed and how many got infections?"),
+        # The model may take the second question for the message's intent: the order written wins.
+        ("ask_infections", "how many relapsed and what about infections"),
+    ],
+)
+def test_two_questions_in_one_message_get_two_answers_in_the_order_written(
+    use_store, intent: str, text: str
+) -> None:
     entities = [
         entity("outcome", "relapse", text, "relapsed"),
         entity("outcome", "infections", text, "infections"),
     ]
-    said = ask("ask_relapse", text, entities)
+    said = ask(intent, text, entities)
     assert said.index("had at least one relapse") < said.index("had a mild to moderate infection")
-    assert "(77%)" in said or "77%" in said
+    assert "77%" in said
 
 
 @pytest.mark.parametrize(
@@ -202,16 +211,6 @@ def test_the_story_in_a_long_message_is_not_taken_for_a_second_question(use_stor
     assert "Here are the side effects of alemtuzumab" in said and "had at least one relapse" not in said
 
 
-def test_two_questions_are_answered_in_the_order_asked(use_store) -> None:
-    text = "how many relapsed and what about infections"
-    entities = [
-        entity("outcome", "relapse", text, "relapsed"),
-        entity("outcome", "infections", text, "infections"),
-    ]
-    said = ask("ask_infections", text, entities)
-    assert said.index("had at least one relapse") < said.index("had a mild to moderate infection")
-
-
 def test_a_second_question_the_model_found_is_answered_after_the_first(use_store) -> None:
     tracker = tracker_from("ask_participants", "how many took part and how were the groups chosen?")
     tracker.latest_message["also_asked"] = [{"intent": "ask_allocation", "start": 19, "confidence": 0.8}]
@@ -222,8 +221,9 @@ def test_a_second_question_the_model_found_is_answered_after_the_first(use_store
 def test_a_second_question_that_is_not_a_topic_is_left_to_its_own_turn(use_store) -> None:
     tracker = tracker_from("ask_relapse", "how many relapsed and should i take it?")
     tracker.latest_message["also_asked"] = [{"intent": "ask_personal_advice", "start": 19, "confidence": 0.9}]
-    said = "\n".join(texts(run_action(ActionAnswerQuestion(), tracker)[0]))
-    assert "had at least one relapse" in said and "2:1" not in said
+    messages, events = run_action(ActionAnswerQuestion(), tracker)
+    assert "had at least one relapse" in "\n".join(texts(messages))
+    assert {"event": "slot", "timestamp": None, "name": "topic", "value": "relapse"} in events
 
 
 def test_two_answers_in_one_reply_say_a_shared_note_once(use_store) -> None:
