@@ -19,6 +19,9 @@ from actions.models import (
     Arm,
     Comparison,
     Endpoint,
+    FollowUp,
+    FollowUpMeasure,
+    FollowUpResult,
     GlossaryTerm,
     Guidance,
     OtherTrial,
@@ -31,6 +34,7 @@ from actions.models import (
 from safety.red_flags import RedFlagChecker, RedFlagFileError
 
 UNITS = ("percent", "per person per year", "points")
+FOLLOW_UP_UNITS = ("percent", "per person per year")
 ESTIMATES = ("crude proportion", "Kaplan-Meier estimate", "annualised rate", "mean change")
 RATIO_MEASURES = ("hazard ratio", "rate ratio", "risk ratio", "odds ratio")
 ARM_ROLES = ("experimental", "comparator", "exploratory")
@@ -235,6 +239,11 @@ def read_knowledge(directory: Path) -> Knowledge:
         document = _load_yaml(path, problems)
         if document is not None:
             _read_trial(knowledge, problems, path, document)
+
+    for path in sorted((directory / "follow_ups").glob("*.yml")):
+        document = _load_yaml(path, problems)
+        if document is not None:
+            _read_follow_up(knowledge, problems, path, document)
 
     try:
         RedFlagChecker.from_file(directory / "red_flags.yml")
@@ -708,6 +717,117 @@ def _read_safety_findings(
             )
         )
     return findings
+
+
+NO_COMPARISON_GROUP = "a follow-up study has no comparison group, so it cannot have comparisons"
+
+
+def _read_follow_up(knowledge: Knowledge, problems, path: Path, document: Any) -> None:
+    """A follow-up of one trial's group (an extension study): one group, no comparisons.
+
+    It is attached to the trial it follows on from, which must be a trial with results here.
+    """
+    top = _Entry(problems, path, "file", document, ("follow_up", "arms", "measures", "comparisons"))
+    if "comparisons" in top.data:
+        top.problem(NO_COMPARISON_GROUP)
+    entry = _Entry(
+        problems,
+        path,
+        "follow-up",
+        top.data.get("follow_up"),
+        ("key", "trial", "name", "registration", "design", "who_is_counted", "extra_treatment", "sources"),
+    )
+    key = entry.text("key")
+    follow_ups = [f for trial in knowledge.trials for f in trial.follow_ups]
+    if key is not None and any(f.key == key for f in follow_ups):
+        entry.problem(f"duplicate follow-up {key!r}: another file already has it")
+    trials = {trial.key: trial for trial in knowledge.trials if trial.key}
+    trial = _lookup(entry, "trial", trials, "trial")
+    follow_up = FollowUp(
+        key=key,
+        name=entry.text("name"),
+        registration=entry.text("registration", required=False),
+        design=entry.text("design"),
+        who_is_counted=entry.text("who_is_counted"),
+        extra_treatment=entry.text("extra_treatment", required=False),
+        sources=entry.sources(knowledge.sources),
+    )
+    follow_up.arm = _read_follow_up_arm(knowledge, problems, path, top.entries("arms"), trial)
+    follow_up.measures = _read_follow_up_measures(knowledge, problems, path, top.entries("measures"))
+    if trial is not None:
+        trial.follow_ups.append(follow_up)
+
+
+def _read_follow_up_arm(
+    knowledge: Knowledge, problems, path: Path, items: list, trial: Trial | None
+) -> Arm | None:
+    """The one group followed: an arm of the trial, named by its key."""
+    if len(items) != 1:
+        named = ", ".join(_name(item, "arm", number) for number, item in enumerate(items, start=1))
+        problems.append(
+            Problem(
+                path,
+                "arms",
+                f"a follow-up study follows one group and has no comparison group; "
+                f"it lists {len(items)}: {named or 'none'}",
+            )
+        )
+    arm: Arm | None = None
+    for _, entry in _each_entry(problems, path, items[:1], "arm", ("arm", "sources"), name_field="arm"):
+        entry.sources(knowledge.sources)
+        arms = {arm.key: arm for arm in trial.arms} if trial is not None else {}
+        arm = _lookup(entry, "arm", arms, "arm of the trial") if trial is not None else None
+    return arm
+
+
+def _read_follow_up_measures(
+    knowledge: Knowledge, problems, path: Path, items: list
+) -> list[FollowUpMeasure]:
+    measures: list[FollowUpMeasure] = []
+    seen: set[str] = set()
+    for number, entry in _each_entry(
+        problems,
+        path,
+        items,
+        "measure",
+        ("key", "topic", "name", "outcome_phrase", "definition", "results", "comparisons"),
+    ):
+        key = entry.text("key")
+        _unique(entry, key, seen, "measure")
+        if "comparisons" in entry.data:
+            entry.problem(NO_COMPARISON_GROUP)
+        results = [
+            _read_follow_up_result(knowledge, problems, path, f"{entry.label} result {index}", item)
+            for index, item in enumerate(entry.entries("results"), start=1)
+        ]
+        measures.append(
+            FollowUpMeasure(
+                key=key,
+                topic=entry.text("topic"),
+                name=entry.text("name"),
+                outcome_phrase=entry.text("outcome_phrase"),
+                definition=entry.text("definition", required=False),
+                position=number,
+                results=results,
+            )
+        )
+    return measures
+
+
+def _read_follow_up_result(
+    knowledge: Knowledge, problems, path: Path, label: str, data: Any
+) -> FollowUpResult:
+    entry = _Entry(problems, path, label, data, ("value", "unit", "period", "sources"))
+    value = entry.number("value", required=True)
+    unit = entry.choice("unit", FOLLOW_UP_UNITS)
+    if value is not None and unit == "percent" and not 0 <= value <= 100:
+        entry.problem(f"value {value:g} is not a percentage between 0 and 100")
+    return FollowUpResult(
+        value=value,
+        unit=unit,
+        period=entry.text("period"),
+        sources=entry.sources(knowledge.sources),
+    )
 
 
 def _lookup(entry: _Entry, name: str, known: dict[str, Any], what: str) -> Any:

@@ -116,6 +116,9 @@ class Trial(Cited, Base):
         order_by="SafetyFinding.position",
         cascade="all, delete-orphan",
     )
+    follow_ups: Mapped[List[FollowUp]] = relationship(
+        "FollowUp", back_populates="trial", order_by="FollowUp.key", cascade="all, delete-orphan"
+    )
 
 
 class Arm(Cited, Base):
@@ -241,6 +244,75 @@ class SafetyFinding(Cited, Base):
 
     trial: Mapped[Trial] = relationship(Trial, back_populates="safety_findings")
     arm: Mapped[Arm | None] = relationship(Arm)
+
+
+class FollowUp(Cited, Base):
+    """What happened after a trial to one of its groups: an extension study.
+
+    Its figures are of another kind than the trial's: one group, no comparison group, only the
+    people who chose to carry on, and extra treatment allowed. So it has no comparisons, and it
+    is kept apart from the trial's endpoints, never to be mixed into a comparison.
+    """
+
+    __tablename__ = "follow_ups"
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    trial_id: Mapped[int] = Column(ForeignKey("trials.id", ondelete="CASCADE"), nullable=False)
+    arm_id: Mapped[int] = Column(ForeignKey("arms.id"), nullable=False)
+    key: Mapped[str] = Column(String(64), unique=True, nullable=False)
+    name: Mapped[str] = Column(String(200), nullable=False)
+    registration: Mapped[str | None] = Column(String(64))
+    design: Mapped[str] = Column(Text, nullable=False)
+    who_is_counted: Mapped[str] = Column(Text, nullable=False)
+    extra_treatment: Mapped[str | None] = Column(Text)
+
+    trial: Mapped[Trial] = relationship(Trial, back_populates="follow_ups")
+    arm: Mapped[Arm] = relationship(Arm)
+    measures: Mapped[List[FollowUpMeasure]] = relationship(
+        "FollowUpMeasure",
+        back_populates="follow_up",
+        order_by="FollowUpMeasure.position",
+        cascade="all, delete-orphan",
+    )
+
+
+class FollowUpMeasure(Base):
+    """Something a follow-up counted in its one group, with its results by year or period."""
+
+    __tablename__ = "follow_up_measures"
+    __table_args__ = (UniqueConstraint("follow_up_id", "key"),)
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    follow_up_id: Mapped[int] = Column(ForeignKey("follow_ups.id", ondelete="CASCADE"), nullable=False)
+    key: Mapped[str] = Column(String(64), nullable=False)
+    topic: Mapped[str] = Column(String(64), nullable=False)
+    name: Mapped[str] = Column(Text, nullable=False)
+    outcome_phrase: Mapped[str] = Column(Text, nullable=False)
+    definition: Mapped[str | None] = Column(Text)
+    position: Mapped[int] = Column(Integer, nullable=False, default=0)
+
+    follow_up: Mapped[FollowUp] = relationship(FollowUp, back_populates="measures")
+    results: Mapped[List[FollowUpResult]] = relationship(
+        "FollowUpResult",
+        back_populates="measure",
+        order_by="FollowUpResult.position",
+        cascade="all, delete-orphan",
+    )
+
+
+class FollowUpResult(Cited, Base):
+    """One figure of a follow-up measure, for one year or a period ("in the 5 years")."""
+
+    __tablename__ = "follow_up_results"
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    measure_id: Mapped[int] = Column(ForeignKey("follow_up_measures.id", ondelete="CASCADE"), nullable=False)
+    value: Mapped[float] = Column(Float, nullable=False)
+    unit: Mapped[str] = Column(String(32), nullable=False)
+    period: Mapped[str] = Column(String(64), nullable=False)
+    position: Mapped[int] = Column(Integer, nullable=False, default=0)
+
+    measure: Mapped[FollowUpMeasure] = relationship(FollowUpMeasure, back_populates="results")
 
 
 class Guidance(Cited, Base):

@@ -23,6 +23,8 @@ from actions.models import (
     Arm,
     Comparison,
     Endpoint,
+    FollowUp,
+    FollowUpResult,
     GlossaryTerm,
     Guidance,
     OtherTrial,
@@ -106,6 +108,11 @@ class KnowledgeStore:
             query = query.where(model.in_caveat.is_(in_caveat))
         return list(self.session.execute(query.order_by(model.position)).scalars())
 
+    def follow_ups(self, trial: Trial) -> list[FollowUp]:
+        """What happened after `trial`: its follow-up studies (kept apart from its results)."""
+        query = select(FollowUp).where(FollowUp.trial_id == trial.id).order_by(FollowUp.key)
+        return list(self.session.execute(query).scalars())
+
     def topics(self, trial: Trial) -> set[str]:
         """Every topic this trial has figures or findings on."""
         endpoint_topics = select(Endpoint.topic).where(Endpoint.trial_id == trial.id)
@@ -142,7 +149,7 @@ class KnowledgeStore:
     def sources_of_figures(self) -> list[Source]:
         """The sources that trial results, comparisons and safety guidance come from."""
         cited: dict[str, Source] = {}
-        for model in (Result, Comparison, Guidance):
+        for model in (Result, Comparison, FollowUpResult, Guidance):
             for row in self.session.execute(select(model)).scalars():
                 cited.update((source.key, source) for source in row.sources)
         return sorted(cited.values(), key=lambda source: source.published)

@@ -23,7 +23,7 @@ import pytest
 import yaml
 from sqlalchemy import inspect, select
 
-from actions.models import Base, Comparison, Endpoint, Result, Trial
+from actions.models import Base, Comparison, Endpoint, FollowUpResult, Result, Trial
 from actions.store import KnowledgeStore
 from connectors.conversations import retention_days
 from connectors.responses import emergency_contact, fixed_replies
@@ -65,7 +65,7 @@ def stored_numbers(knowledge_url: str) -> set[Decimal]:
                         numbers.add(as_number(abs(value)))
                     else:
                         numbers.update(numbers_in(str(value)))
-                if isinstance(row, Result) and row.value is not None:
+                if isinstance(row, (Result, FollowUpResult)) and row.value is not None:
                     if row.unit == "percent":
                         numbers.add(whole(row.value))
                     elif row.unit == "per person per year":
@@ -133,6 +133,8 @@ def trial_figures(knowledge_url: str) -> set[Decimal]:
             figures.update(
                 as_number(abs(v)) for v in (result.value, result.count, result.denominator) if v is not None
             )
+        for later in store.session.execute(select(FollowUpResult)).scalars():
+            figures.add(as_number(abs(later.value)))
         for comparison in store.session.execute(select(Comparison)).scalars():
             values = (
                 comparison.value,

@@ -248,3 +248,71 @@ def test_check_only_does_not_touch_the_database(tmp_path: Path, monkeypatch: pyt
     monkeypatch.setenv(DB_URL_VARIABLE, f"sqlite:///{database}")
     assert main(["--check"]) == 0
     assert not database.exists()
+
+
+FOLLOW_UP_FILE = Path("follow_ups") / "care-ms-ii-5-years.yml"
+BAD_FOLLOW_UP_FILES: list[tuple[str, Callable[[dict], None], str]] = [
+    (
+        "a comparison in a measure",
+        lambda d: d["measures"][0].update(
+            comparisons=[{"experimental": "alemtuzumab-12mg", "comparator": "interferon", "p_value": 0.01}]
+        ),
+        "measure 'joined-follow-up': a follow-up study has no comparison group, so it cannot have comparisons",
+    ),
+    (
+        "comparisons for the whole study",
+        lambda d: d.update(comparisons=[{"measure": "rate ratio", "value": 0.5}]),
+        "file: a follow-up study has no comparison group, so it cannot have comparisons",
+    ),
+    (
+        "a second arm",
+        lambda d: d["arms"].append({"arm": "interferon", "sources": ["NEURO-II-5Y"]}),
+        "arms: a follow-up study follows one group and has no comparison group; "
+        "it lists 2: 'alemtuzumab-12mg', 'interferon'",
+    ),
+    (
+        "an unknown parent trial",
+        lambda d: d["follow_up"].update(trial="care-ms-iii"),
+        "follow-up: unknown trial 'care-ms-iii' (known: care-ms-i, care-ms-ii)",
+    ),
+    (
+        "a group that was not in the trial",
+        lambda d: d["arms"][0].update(arm="alemtuzumab-24mg-in-care-ms-i"),
+        "arm 'alemtuzumab-24mg-in-care-ms-i': unknown arm of the trial 'alemtuzumab-24mg-in-care-ms-i'",
+    ),
+    (
+        "a percentage over 100",
+        lambda d: d["measures"][0]["results"][0].update(value=192.9),
+        "measure 'joined-follow-up' result 1: value 192.9 is not a percentage between 0 and 100",
+    ),
+    (
+        "a figure with no source",
+        lambda d: d["measures"][2]["results"][0].pop("sources"),
+        "measure 'annualised-relapse-rate' result 1: missing 'sources': every fact must say where it comes from",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [(c, e) for _, c, e in BAD_FOLLOW_UP_FILES],
+    ids=[n for n, _, _ in BAD_FOLLOW_UP_FILES],
+)
+def test_a_bad_follow_up_file_is_refused_naming_file_and_entry(
+    knowledge_copy: Path, change: Callable[[dict], None], expected: str
+) -> None:
+    edit_yaml(knowledge_copy, FOLLOW_UP_FILE, change)
+    with pytest.raises(KnowledgeError) as refused:
+        read_knowledge(knowledge_copy)
+    assert f"{knowledge_copy / FOLLOW_UP_FILE}: {expected}" in str(refused.value)
+
+
+def test_a_follow_up_is_loaded_beside_its_trial_with_one_group_and_no_comparison(tmp_path: Path) -> None:
+    knowledge = read_knowledge(loader.DEFAULT_KNOWLEDGE_DIR)
+    for trial in knowledge.trials:
+        (follow_up,) = trial.follow_ups
+        assert follow_up.arm in trial.arms and follow_up.arm.role == "experimental"
+        assert follow_up.measures and all(m.results for m in follow_up.measures)
+        assert all(r.sources for m in follow_up.measures for r in m.results)
+    counts = load_knowledge(loader.DEFAULT_KNOWLEDGE_DIR, f"sqlite:///{tmp_path / 'k.db'}")
+    assert counts["follow_ups"] == 2 and counts["follow_up_results"] >= 10

@@ -167,3 +167,21 @@ def test_an_unreachable_database_is_reported_without_its_password(capsys: pytest
     assert status == 2
     assert "Could not write the knowledge store at postgresql://reader:***@127.0.0.1:1/knowledge" in error
     assert "s3cret" not in error
+
+
+def test_a_store_from_before_the_follow_ups_is_migrated_in_place_and_loaded(
+    empty_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A production store at the first schema gains the follow-up tables, with their contents."""
+    monkeypatch.setenv(DB_URL_VARIABLE, empty_database)
+    command.upgrade(alembic_config(), "0001")
+    engine = create_engine(empty_database, future=True)
+    with engine.connect() as connection:
+        assert "follow_ups" not in inspect(connection).get_table_names()
+
+    assert main(["--db-url", empty_database]) == 0
+    with engine.connect() as connection:
+        assert schema_revision(connection) == latest_revision() != "0001"
+        assert connection.execute(text("SELECT count(*) FROM follow_ups")).scalar_one() == 2
+        assert connection.execute(text("SELECT count(*) FROM follow_up_results_sources")).scalar_one() >= 10
+    engine.dispose()
