@@ -22,16 +22,25 @@ from actions.answers import (
     other_trials_on,
     trials_answered,
 )
-from actions.asked import FACTS, RESULTS, TRIAL_FOLLOW_UP, Asked, typed_entity_words, what_was_asked
+from actions.asked import (
+    AFTER_THE_TRIAL,
+    FACTS,
+    RESULTS,
+    TRIAL_FOLLOW_UP,
+    Asked,
+    typed_entity_words,
+    what_was_asked,
+)
 from actions.database import StoreUnavailable
 from actions.explain import explain_last_answer
 from actions.fallback import ActionAskToRephrase
+from actions.long_term import OFFER_IN_WORDS, answers_later, compose_long_term, offers_follow_up
 from actions.models import Trial
 from actions.phrasing import capitalised
 from actions.scope import ALL_TRIALS
 from actions.scope import SLOT as TRIAL_SLOT
 from actions.store import KnowledgeStore, read_store
-from actions.topics import SAME_IN_EVERY_TRIAL, TERMINAL_CHANNEL
+from actions.topics import LONG_TERM, SAME_IN_EVERY_TRIAL, TERMINAL_CHANNEL, topic_buttons
 
 logger = logging.getLogger(__name__)
 
@@ -63,20 +72,28 @@ class ActionAnswerQuestion(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        def answer(store: KnowledgeStore) -> tuple[Asked, list[str] | None, list[str], list[dict]]:
+        def answer(store: KnowledgeStore) -> tuple[Asked, list[str] | None, list[str], list[dict], bool]:
             asked = what_was_asked(store, tracker)
+            later = [topic for topic in asked.topics if asked.after_the_trial and answers_later(topic)]
             messages: list[str] | None = None
+            if later:
+                messages = compose_long_term(
+                    store, asked.trials, asked.treatment, later, asked.text, asked.wants
+                )
             for topic in asked.topics:
-                said = answer_topic(store, asked, topic)
+                said = answer_topic(store, asked, topic) if topic not in later else None
                 if said is not None:
                     # Two answers in one reply say the same note (the other trial) once.
                     messages = list(dict.fromkeys([*(messages or []), *said]))
-            remembered = [trial.key for trial in trials_answered(store, asked.topic or "", asked.trials)]
+            trials = trials_answered(store, asked.topic or "", asked.trials)
             buttons = other_trial_buttons(store, asked.topics[-1], asked.trials) if messages else []
-            return asked, messages, remembered, buttons
+            offer = bool(messages) and not later and offers_follow_up(store, trials, asked.topics)
+            if offer:
+                buttons = [*topic_buttons([f"ask_{LONG_TERM}"]), *buttons]
+            return asked, messages, [trial.key for trial in trials], buttons, bool(later)
 
         try:
-            asked, messages, trial_keys, buttons = await read_store(answer)
+            asked, messages, trial_keys, buttons, after_the_trial = await read_store(answer)
         except StoreUnavailable:
             logger.exception("Could not answer from the knowledge store")
             dispatcher.utter_message(response=STORE_UNAVAILABLE)
@@ -89,13 +106,18 @@ class ActionAnswerQuestion(Action):
             dispatcher.utter_message(text=no_knowledge(asked.topic))
             return [SlotSet("topic", None)]
         if tracker.get_latest_input_channel() == TERMINAL_CHANNEL:
-            buttons = []  # the answer names the other trials in words; see topics.offer_topics
+            # The answer names the other trials in words (see topics.offer_topics); so too the
+            # years after the trial.
+            if any(button["payload"] == f"/ask_{LONG_TERM}" for button in buttons):
+                messages = [*messages, OFFER_IN_WORDS]
+            buttons = []
         for index, text in enumerate(messages, start=1):
             dispatcher.utter_message(text=text, buttons=buttons if index == len(messages) else None)
         return [
             SlotSet("topic", asked.topics[-1]),
             SlotSet("treatment", asked.treatment.name if asked.treatment else None),
             SlotSet(TRIAL_SLOT, trial_keys or None),
+            SlotSet(AFTER_THE_TRIAL, after_the_trial),
         ]
 
 

@@ -15,7 +15,7 @@ from actions import phrasing
 from actions.models import Arm, Endpoint, OtherTrial, Result, Source, Treatment, Trial
 from actions.phrasing import sentence
 from actions.store import KnowledgeStore
-from actions.topics import SAME_IN_EVERY_TRIAL
+from actions.topics import LONG_TERM, SAME_IN_EVERY_TRIAL
 
 # A domain response, as the Rasa server also says it when the action server cannot be reached.
 STORE_UNAVAILABLE = "utter_cannot_look_up"
@@ -118,6 +118,8 @@ def has_answer(store: KnowledgeStore, trial: Trial, topic: str) -> bool:
         return any(arm.schedule for arm in trial.arms)
     if topic == "higher_dose_group":
         return any(arm.role == "exploratory" for arm in trial.arms)
+    if topic == LONG_TERM:
+        return bool(store.follow_ups(trial))
     if topic in DESIGN_COMPOSERS:
         return True
     return topic in store.topics(trial)

@@ -8,7 +8,10 @@ The frame holds:
   what was remembered;
 - the polarity: "how many did NOT relapse?" asks how many were relapse-free;
 - what kind of answer is wanted: the facts, a judgement of the last answer ("is that a lot?"),
-  a re-explanation of it ("in plain English please"), or whether it could be chance.
+  a re-explanation of it ("in plain English please"), or whether it could be chance;
+- whether it is about the years after the trial ("does it last?"), answered from the trial's
+  follow-up study; a follow-up such as "and disability?" stays there, and a question that names
+  the 2 years ("and at 2 years?") goes back to the trial's own results.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from rasa_sdk import Tracker
 from actions.models import Treatment, Trial
 from actions.scope import trials_asked
 from actions.store import KnowledgeStore
-from actions.topics import TOPIC_OF_INTENT
+from actions.topics import LONG_TERM, TOPIC_OF_INTENT
 
 FOLLOW_UP = "inform_treatment"
 TRIAL_FOLLOW_UP = "inform_trial"
@@ -49,6 +52,28 @@ QUESTION = "question"  # where the question of a long message is (nlu/intent_cla
 ALSO_ASKED = "also_asked"  # the other questions of a compound message (nlu/intent_classifier.py)
 CURE = re.compile(r"\bcur(e|es|ed|ing)\b", re.IGNORECASE)
 TOPIC_OF_MEASURE = {"hazard ratio": "disability", "rate ratio": "relapse_rate"}
+# The years after the 2-year trials, as people write them: "year 3", "five years".
+LATER_YEARS = "(" + "|".join([*map(str, range(3, 10)), "three", "four", "five", "six"]) + ")"
+# "Does it last?", "five years later?", "relapses in later years": the years after the trial.
+LATER = re.compile(
+    r"\blong[\s-]?term\b|\blonger\s+term\b|\bin\s+the\s+long\s+run\b|\byears\s+later\b"
+    r"|\bafter\s+(the\s+)?(2|two)[\s-]+years?\b|\bafter\s+(the|that|this)\s+(trials?|stud(y|ies))\b"
+    rf"|\b(at|over|by|through|after|to|within)\s+(the\s+)?{LATER_YEARS}[\s-]+years?\b"
+    rf"|\b{LATER_YEARS}[\s-]+years?\s+(later|on|after)\b|\b{LATER_YEARS}[\s-]+year\s+(results?|figures?|follow)"
+    rf"|\blater\s+years\b|\byears?\s+{LATER_YEARS}\b|\b(keeps?|kept)\s+working\b"
+    r"|(?<!how long )\b(will|does|do|did)\s+(it|the\s+effects?|the\s+benefits?)\s+last\b"
+    r"|\bwears?\s+off\b|\bextension\s+stud(y|ies)\b|\bfollow[\s-]?up\s+stud(y|ies)\b",
+    re.IGNORECASE,
+)
+# "At 2 years", "during the trial", "the 2-year results": the trial's own results.
+IN_THE_TRIAL = re.compile(
+    r"\b(at|in|over|during|within)\s+(the\s+)?(first\s+)?(2|two)[\s-]+years?\b"
+    r"|\b(2|two)[\s-]+year\s+(trial|study|results?|figures?)\b|\bduring\s+the\s+(trial|study)\b",
+    re.IGNORECASE,
+)
+# "And disability?", "what about relapses?": a follow-up that carries on the last answer.
+CARRIES_ON = re.compile(r"^\W*(and|also|plus|what\s+about|how\s+about|what\s+of)\b", re.IGNORECASE)
+AFTER_THE_TRIAL = "after_the_trial"  # the slot: was the last answer about the years after?
 
 
 @dataclass
@@ -60,6 +85,7 @@ class Asked:
     trials: list[Trial] = field(default_factory=list)
     wants: str = FACTS
     about_a_cure: bool = False
+    after_the_trial: bool = False
     text: str = ""
 
     @property
@@ -224,6 +250,18 @@ def topic_of_measure(text: str) -> str | None:
     return next((topic for measure, topic in TOPIC_OF_MEASURE.items() if measure in lowered), None)
 
 
+def asks_after_the_trial(tracker: Tracker, text: str) -> bool:
+    """Whether the message asks about the years after the trial: it says so, or it carries on
+    from an answer that was ("and disability?", "and in the other trial?", "is that good?"),
+    unless it names the trial's own 2 years."""
+    if intent_of(tracker) == f"ask_{LONG_TERM}" or LATER.search(text):
+        return True
+    if IN_THE_TRIAL.search(text) or tracker.get_slot(AFTER_THE_TRIAL) is not True:
+        return False
+    carries_on = intent_of(tracker) in {FOLLOW_UP, TRIAL_FOLLOW_UP, *ABOUT_THE_LAST_ANSWER}
+    return carries_on or bool(CARRIES_ON.search(text))
+
+
 def what_was_asked(store: KnowledgeStore, tracker: Tracker) -> Asked:
     """The frame every answer is built from."""
     text = typed_text(tracker)
@@ -240,5 +278,6 @@ def what_was_asked(store: KnowledgeStore, tracker: Tracker) -> Asked:
         trials=trials_asked(store, tracker),
         wants=wants,
         about_a_cure=about_a_cure,
+        after_the_trial=asks_after_the_trial(tracker, text),
         text=text,
     )

@@ -39,6 +39,7 @@ TOPICS = [
     Topic("relapse_free", "How many had no relapse"),
     Topic("relapse_rate", "Relapses a year"),
     Topic("disability", "Disability getting worse"),
+    Topic("long_term", "What happened after the trial"),
     Topic("infusion_reactions", "Reactions to the drip"),
     Topic("infections", "Infections"),
     Topic("autoimmunity", "Autoimmune side effects"),
@@ -61,6 +62,7 @@ TOPIC_TITLES = {
     "ask_definition": "What a word means",
     "ask_capabilities": "What you can ask me",
 }
+LONG_TERM = "long_term"  # answered from a trial's follow-up study: see actions/long_term.py
 MAIN_TOPICS = [topic.intent for topic in TOPICS if topic.offered_first]
 TERMINAL_CHANNEL = "cmdline"  # rasa shell: it turns buttons into a menu that swallows typing
 

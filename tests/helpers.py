@@ -91,7 +91,7 @@ def every_answer(knowledge_url: str) -> list[tuple[str, str]]:
     every glossary word, the opening notice, and the fixed messages."""
     from sqlalchemy import select
 
-    from actions import advice, answers, explain, fallback, session
+    from actions import advice, answers, explain, fallback, long_term, session
     from actions.asked import CHANCE, EXPLANATION, JUDGEMENT
     from actions.explain import explain_last_answer
     from actions.models import OtherTrial, Treatment
@@ -115,6 +115,24 @@ def every_answer(knowledge_url: str) -> list[tuple[str, str]]:
                         for trial in trials:
                             said = explain_last_answer(store, trial, topic, treatment, wants) or []
                             found.extend((f"{where} / {wants} in {trial.key}", text) for text in said)
+        # The years after the trials, from their follow-ups: each topic a question about later
+        # years can ask, for each medicine in the trials, with a judgement or chance asked too.
+        followed = [None, *sorted({arm.treatment for t in trials for arm in t.arms}, key=lambda t: t.key)]
+        for topic in sorted(long_term.MEASURE_TOPIC):
+            for treatment in followed:
+                for scope in scopes:
+                    for wants, text in (
+                        ("", ""),
+                        ("", "no evidence of disease activity"),
+                        (JUDGEMENT, ""),
+                        (CHANCE, ""),
+                    ):
+                        asked = "+".join(trial.key for trial in scope) or "no trial named"
+                        where = (
+                            f"after the trial / {topic} / {treatment.key if treatment else 'any'} / {asked}"
+                        )
+                        said = long_term.compose_long_term(store, scope, treatment, [topic], text, wants)
+                        found.extend((f"{where} / {wants or text or 'facts'}", t) for t in said)
         for term in store.glossary_words():
             found.extend((f"glossary / {term}", text) for text in answers.define_term(store, [term]))
         found.extend(("glossary / unknown word", t) for t in answers.define_term(store, ["zorblax"]))
@@ -127,8 +145,16 @@ def every_answer(knowledge_url: str) -> list[tuple[str, str]]:
         "advice": ("CANNOT_DECIDE", "FACTS_FOLLOW", "NO_FACTS", "DO_NOT_CHANGE"),
         "fallback": ("NOT_SURE", "SAY_IT_ANOTHER_WAY", "WHAT_I_CAN_ANSWER", "OUT_OF_SCOPE"),
         "session": ("GREETING",),
+        "long_term": ("OFFER_IN_WORDS", "NO_COMPARISON_TO_JUDGE", "NOT_COUNTED"),
     }
-    modules = {"answers": answers, "advice": advice, "explain": explain, "fallback": fallback, "session": session}
+    modules = {
+        "answers": answers,
+        "advice": advice,
+        "explain": explain,
+        "fallback": fallback,
+        "session": session,
+        "long_term": long_term,
+    }
     for module, names in fixed.items():
         found.extend((f"{module}.{name}", getattr(modules[module], name)) for name in names)
     return found

@@ -80,7 +80,12 @@ def test_a_follow_up_naming_an_outcome_switches_to_that_topic(use_store) -> None
 def test_a_follow_up_remembers_the_topic_and_treatment_for_the_next_turn(use_store) -> None:
     _, events = run_action(answer, tracker_from("ask_relapse_rate", "relapse rate on rebif", [INTERFERON]))
     slots = {event["name"]: event["value"] for event in events if event["event"] == "slot"}
-    assert slots == {"topic": "relapse_rate", "treatment": "interferon beta-1a", "trial": ["care-ms-ii"]}
+    assert slots == {
+        "topic": "relapse_rate",
+        "treatment": "interferon beta-1a",
+        "trial": ["care-ms-ii"],
+        "after_the_trial": False,
+    }
 
 
 def test_a_misspelt_treatment_without_an_entity_is_still_understood(use_store) -> None:

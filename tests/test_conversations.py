@@ -189,3 +189,42 @@ def test_a_long_message_gets_the_answer_to_its_question_and_no_alarm(chat) -> No
     )
     assert "Here are the side effects of alemtuzumab" in said and "could be an emergency" not in said
     assert "had at least one relapse" not in said
+
+
+NO_COMPARISON_GROUP = "This part had no comparison group."
+
+
+@pytest.mark.parametrize(
+    "question, trial, figure",
+    [
+        ("does lemtrada last? what happened after the 2 years", "CARE-MS II", "(59.8%)"),
+        ("what happened 5 years later in care-ms 1, for people new to treatment", "CARE-MS I", "(68.5%)"),
+    ],
+)
+def test_a_long_term_question_gets_each_trial_s_follow_up_with_its_limits(
+    chat, question: str, trial: str, figure: str
+) -> None:
+    said = texts(chat(question))
+    assert said[0].startswith(f"Here is what happened after the {trial} trial.")
+    assert NO_COMPARISON_GROUP in said[0] and figure in said[0]
+    assert any(text.startswith("Safety note:") for text in said) and "5-year" in said[-1]
+
+
+def test_from_the_2_year_answer_to_the_years_after_and_back(chat) -> None:
+    two_years = chat("how many people relapsed on lemtrada?")
+    assert "That is 35%" in texts(two_years)[0] and NO_COMPARISON_GROUP not in " ".join(texts(two_years))
+    assert two_years[-1]["buttons"][0]["payload"] == "/ask_long_term"
+
+    after = texts(chat("/ask_long_term"))  # the "What happened after the trial" quick reply
+    assert after[0].startswith("Here is what happened after the CARE-MS II trial.")
+    assert NO_COMPARISON_GROUP in after[0] and "35%" not in " ".join(after)
+
+    disability = texts(chat("and disability?"))
+    assert NO_COMPARISON_GROUP in disability[0] and "(75.1%)" in disability[0]
+    assert "hazard ratio" not in " ".join(disability)
+
+    other = texts(chat("and in the other trial?"))
+    assert other[0].startswith("Here is what happened after the CARE-MS I trial.") and "(79.7%)" in other[0]
+
+    back = texts(chat("and how many relapsed in the 2 years of the trial?"))
+    assert NO_COMPARISON_GROUP not in " ".join(back) and "CARE-MS I trial" in back[0]

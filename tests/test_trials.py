@@ -351,6 +351,7 @@ def test_an_answer_for_the_default_trial_offers_the_other_trial_and_both_as_quic
     assert [message.get("buttons") for message in sent[:-1]] == [[]] * (len(sent) - 1)
     assert sent[-1]["text"].startswith("Sources: ")
     assert sent[-1]["buttons"] == [
+        {"title": "What happened after the trial", "payload": "/ask_long_term"},
         {"title": "In CARE-MS I", "payload": '/inform_trial{"trial": "care-ms-i"}'},
         {"title": "Both trials side by side", "payload": '/inform_trial{"trial": "both"}'},
     ]
@@ -375,7 +376,12 @@ def test_pressing_a_trial_quick_reply_answers_the_same_question_for_that_trial(u
     ],
 )
 def test_no_trial_quick_replies_where_they_would_not_help(use_store, channel, intent, text, entities) -> None:
-    assert not any(message.get("buttons") for message in asked_on(channel, intent, text, entities))
+    buttons = [
+        button
+        for message in asked_on(channel, intent, text, entities)
+        for button in message.get("buttons") or []
+    ]
+    assert not [button for button in buttons if button["payload"].startswith("/inform_trial")]
 
 
 def test_the_model_taking_an_ordinary_other_for_the_other_trial_does_not_switch_trial(use_store) -> None:
