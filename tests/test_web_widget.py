@@ -122,7 +122,9 @@ def test_a_quick_reply_button_asks_its_question(page: Page) -> None:
     page.get_by_role("button", name="Both trials side by side").click()
     side_by_side = bot_messages(page).filter(has_text="People who had at least one relapse.")
     expect(side_by_side.first).to_contain_text("- CARE-MS I: About 22 in every 100", timeout=ANSWER_SECONDS)
-    expect(page.locator(".quick-replies")).to_have_count(0)  # answered buttons go away
+    # Answered buttons go away; a benefit answer offers what happened after the trial.
+    expect(page.get_by_role("button", name="Both trials side by side")).to_have_count(0)
+    expect(page.locator(".quick-replies button")).to_have_text(["What happened after the trial"])
 
 
 def test_the_conversation_survives_a_reload_and_carries_on(page: Page) -> None:
