@@ -25,6 +25,15 @@ def knowledge_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="session")
+def every_answer_from_sqlite(knowledge_url: str) -> list[tuple[str, str]]:
+    """Every message the actions can send from that store (tests.helpers.every_answer), built
+    once: the grounding, content, readability and follow-up tests all read it."""
+    from tests.helpers import every_answer
+
+    return every_answer(knowledge_url)
+
+
+@pytest.fixture(scope="session")
 def postgres_url() -> str:
     """The real PostgreSQL server (see tests/services.py); the test fails loudly without it."""
     from tests.services import require_postgres

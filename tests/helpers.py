@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -115,24 +116,25 @@ def every_answer(knowledge_url: str) -> list[tuple[str, str]]:
                         for trial in trials:
                             said = explain_last_answer(store, trial, topic, treatment, wants) or []
                             found.extend((f"{where} / {wants} in {trial.key}", text) for text in said)
-        # The years after the trials, from their follow-ups: each topic a question about later
-        # years can ask, for each medicine in the trials, with a judgement or chance asked too.
+        # The years after the trials, from their follow-ups: each selection of measures a
+        # question can ask for, for each medicine in the trials; and the judgement of one.
         followed = [None, *sorted({arm.treatment for t in trials for arm in t.arms}, key=lambda t: t.key)]
-        for topic in sorted(long_term.MEASURE_TOPIC):
-            for treatment in followed:
-                for scope in scopes:
-                    for wants, text in (
-                        ("", ""),
-                        ("", "no evidence of disease activity"),
-                        (JUDGEMENT, ""),
-                        (CHANCE, ""),
-                    ):
-                        asked = "+".join(trial.key for trial in scope) or "no trial named"
-                        where = (
-                            f"after the trial / {topic} / {treatment.key if treatment else 'any'} / {asked}"
-                        )
-                        said = long_term.compose_long_term(store, scope, treatment, [topic], text, wants)
-                        found.extend((f"{where} / {wants or text or 'facts'}", t) for t in said)
+        selections = [
+            ([topic], "") for topic in sorted(set(long_term.MEASURE_TOPIC) - {"results", "trial_overview"})
+        ]
+        selections.append(([long_term.LONG_TERM], "no evidence of disease activity"))
+        for (topics, text), treatment, scope in itertools.product(selections, followed, scopes):
+            asked = "+".join(trial.key for trial in scope) or "no trial named"
+            where = (
+                f"after the trial / {topics[0]} {text}".rstrip()
+                + f" / {treatment.key if treatment else 'any'} / {asked}"
+            )
+            found.extend(
+                (where, t) for t in long_term.compose_long_term(store, scope, treatment, topics, text)
+            )
+        for wants, scope in itertools.product((JUDGEMENT, CHANCE), scopes):
+            said = long_term.compose_long_term(store, scope, None, [long_term.LONG_TERM], wants=wants)
+            found.extend((f"after the trial / {wants} / {'+'.join(t.key for t in scope)}", t) for t in said)
         for term in store.glossary_words():
             found.extend((f"glossary / {term}", text) for text in answers.define_term(store, [term]))
         found.extend(("glossary / unknown word", t) for t in answers.define_term(store, ["zorblax"]))

@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from tests.helpers import PROJECT_ROOT, every_answer
+from tests.helpers import PROJECT_ROOT
 
 SEED = PROJECT_ROOT / "docs" / "sources" / "care-ms-ii-summary.txt"
 NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![A-Za-z])")
@@ -21,10 +21,10 @@ SEED_TEXT_BEFORE_LINKS = re.sub(r"(\d)mg\b", r"\1 mg", SEED.read_text().split("R
 
 
 @pytest.fixture(scope="module")
-def everything_the_bot_can_say(knowledge_url: str) -> str:
+def everything_the_bot_can_say(every_answer_from_sqlite: list[tuple[str, str]]) -> str:
     """Every answer to a question (each topic for each treatment, each glossary word); not the
     opening notice or the fixed texts, which answer nothing."""
-    return "\n".join(text for where, text in every_answer(knowledge_url) if " / " in where)
+    return "\n".join(text for where, text in every_answer_from_sqlite if " / " in where)
 
 
 @pytest.mark.parametrize("figure", sorted(set(NUMBER.findall(SEED_TEXT_BEFORE_LINKS)), key=float))

@@ -27,7 +27,7 @@ from actions.models import Base, Comparison, Endpoint, FollowUpResult, Result, T
 from actions.store import KnowledgeStore
 from connectors.conversations import retention_days
 from connectors.responses import emergency_contact, fixed_replies
-from tests.helpers import PROJECT_ROOT, every_answer
+from tests.helpers import PROJECT_ROOT
 from tests.stories import plain_text, test_conversations
 
 NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![A-Za-z])")  # "beta-1a", "CD52" are names
@@ -103,9 +103,9 @@ def test_domain_responses_hold_no_numbers_at_all() -> None:
 
 
 def test_every_number_in_every_answer_an_action_can_give_is_in_the_store(
-    knowledge_url: str, stored_numbers: set[Decimal]
+    every_answer_from_sqlite: list[tuple[str, str]], stored_numbers: set[Decimal]
 ) -> None:
-    sent = [text for _, text in every_answer(knowledge_url)]
+    sent = [text for _, text in every_answer_from_sqlite]
     assert len(sent) > 100
     assert ungrounded(sent, stored_numbers) == []
 

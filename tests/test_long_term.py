@@ -20,7 +20,7 @@ from actions.models import Comparison, FollowUpResult, Result
 from actions.phrasing import in_every_hundred, number
 from actions.store import KnowledgeStore
 from actions.topics import TERMINAL_CHANNEL
-from tests.helpers import PROJECT_ROOT, every_answer, run_action, texts, tracker_from
+from tests.helpers import PROJECT_ROOT, run_action, texts, tracker_from
 
 NO_COMPARISON_GROUP = "This part had no comparison group."
 ALEMTUZUMAB = {"entity": "treatment", "value": "alemtuzumab"}
@@ -141,8 +141,8 @@ def test_a_risk_answer_does_not_offer_the_follow_up(use_store) -> None:
 
 
 @pytest.fixture(scope="module")
-def answers(knowledge_url: str) -> list[tuple[str, str]]:
-    return every_answer(knowledge_url)
+def answers(every_answer_from_sqlite: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    return every_answer_from_sqlite
 
 
 def follow_up_only_figures(knowledge_url: str) -> set[str]:

@@ -15,7 +15,7 @@ import pytest
 import textstat
 import yaml
 
-from tests.helpers import PROJECT_ROOT, domain_texts, every_answer
+from tests.helpers import PROJECT_ROOT, domain_texts
 
 MAXIMUM_GRADE = 8.0
 TARGET_GRADE = 6.0
@@ -31,8 +31,8 @@ def grade(text: str) -> float:
 
 
 @pytest.fixture(scope="module")
-def messages(knowledge_url: str) -> list[tuple[str, str]]:
-    found = every_answer(knowledge_url) + domain_texts(DOMAIN)
+def messages(every_answer_from_sqlite: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    found = every_answer_from_sqlite + domain_texts(DOMAIN)
     return [(where, text) for where, text in found if len(text.split()) >= SHORTEST_SCORED]
 
 
