@@ -33,7 +33,7 @@ from typing import Any, Callable
 import yaml
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-BLIND_CONVERSATIONS = PROJECT_ROOT / "tests" / "blind" / "conversations-2026-12.yml"
+BLIND_CONVERSATIONS = PROJECT_ROOT / "tests" / "blind" / "conversations-2026-12-r2.yml"  # the newest
 RECORDED = PROJECT_ROOT / "docs" / "benchmarks" / "blind-conversations.json"
 REPORT = PROJECT_ROOT / "docs" / "benchmarks.md"
 SECTION_TITLE = "## Understanding whole conversations: the blind set"
@@ -231,41 +231,46 @@ def record(name: str, figures: dict[str, Any], conversations: Path) -> dict[str,
 
 
 def section(recorded: dict[str, Any]) -> list[str]:
-    """The report's section: each recorded run side by side, overall and by class."""
-    runs = list(recorded.items())
+    """The report's section: for each blind set, newest last, its recorded runs side by side,
+    overall and by class. Runs on different sets are never put in one table."""
+    by_set: dict[str, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
+    for name, run in recorded.items():
+        by_set[run["set"]].append((name, run))
+    lines = [
+        SECTION_TITLE,
+        "",
+        "Each set of conversations in `tests/blind/` is sent over REST to the real servers and checked "
+        "for what the patient sees (`bench/conversations.py`): the right figures for the right group "
+        "and trial and none from the wrong one, the safety caveat and the source on benefit answers, "
+        "urgent help for emergencies only, a kind refusal of personal advice, and never \"not sure "
+        'what you mean" for a clear question. Each set was written before the tuning it measures and '
+        "is never tuned on; once a round of tuning has read it, the next round needs a new one. "
+        "`make blind` scores the newest.",
+        "",
+    ]
+    for name, runs in by_set.items():
+        lines += [f"### `tests/blind/{name}`", "", *_runs_table(runs), ""]
+        notes = [f"- {run_name}: {run['note']}" for run_name, run in runs if run.get("note")]
+        lines += [*notes, ""] if notes else []
+    return lines
 
+
+def _runs_table(runs: list[tuple[str, dict[str, Any]]]) -> list[str]:
     def cell(entry: dict[str, Any] | None) -> str:
         return f"{entry['right']}/{entry['total']} ({entry['share']:.0%})" if entry else "n/a"
 
     header = " | ".join(f"{name} ({run['commit']}, {run['date']})" for name, run in runs)
-    lines = [
-        SECTION_TITLE,
-        "",
-        f"The conversations in `tests/blind/{runs[0][1]['set']}`, sent over REST to the real servers and "
-        "checked for what the patient sees (`bench/conversations.py`): the right figures for the right "
-        "group and trial and none from the wrong one, the safety caveat and the source on benefit "
-        'answers, urgent help for emergencies only, a kind refusal of personal advice, and never "not '
-        'sure what you mean" for a clear question. The set was written before the tuning it measures '
-        "and is never tuned on. Run it with `make blind`.",
-        "",
-        f"| | {header} |",
-        "|---|" + "---|" * len(runs),
-    ]
+    lines = [f"| | {header} |", "|---|" + "---|" * len(runs)]
     for label, key in (
         ("single questions right", "single_questions"),
         ("turns right", "turns"),
         ("multi-turn conversations fully right", "multi_turn_conversations"),
     ):
         lines.append(f"| {label} | " + " | ".join(cell(run[key]) for _, run in runs) + " |")
-    classes = sorted({kind for _, run in runs for kind in run["classes"]})
-    for kind in classes:
-        lines.append(
-            f"| {kind}: turns right | "
-            + " | ".join(cell(run["classes"].get(kind, {}).get("turns")) for _, run in runs)
-            + " |"
-        )
-    notes = [f"- {name}: {run['note']}" for name, run in runs if run.get("note")]
-    return [*lines, "", *([*notes, ""] if notes else [])]
+    for kind in sorted({kind for _, run in runs for kind in run["classes"]}):
+        cells = " | ".join(cell(run["classes"].get(kind, {}).get("turns")) for _, run in runs)
+        lines.append(f"| {kind}: turns right | {cells} |")
+    return lines
 
 
 def rewrite_section(report: Path, recorded: dict[str, Any]) -> None:

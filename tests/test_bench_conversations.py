@@ -107,3 +107,19 @@ def test_a_run_s_note_is_shown_under_the_table() -> None:
         "classes": {},
     }  # fmt: skip
     assert "- after: the goal is not met" in section({"after": run})
+
+
+def test_runs_on_different_sets_are_never_put_in_one_table() -> None:
+    def run(conversations: str, turns: int) -> dict:
+        return {
+            "date": "2026-12-01", "commit": "abc1234", "set": conversations,
+            "single_questions": {"right": 1, "total": 2, "share": 0.5},
+            "turns": {"right": turns, "total": 4, "share": turns / 4},
+            "multi_turn_conversations": {"right": 0, "total": 1, "share": 0.0},
+            "classes": {},
+        }  # fmt: skip
+
+    lines = section({"before": run("old.yml", 1), "r2-before": run("new.yml", 2), "r2-after": run("new.yml", 3)})
+    assert lines.index("### `tests/blind/old.yml`") < lines.index("### `tests/blind/new.yml`")
+    assert "| turns right | 1/4 (25%) |" in lines
+    assert "| turns right | 2/4 (50%) | 3/4 (75%) |" in lines
