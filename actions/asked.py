@@ -39,11 +39,12 @@ EXPLANATION = "explanation"
 CHANCE = "chance"
 ABOUT_THE_LAST_ANSWER = {"ask_judgement": JUDGEMENT, "ask_explain": EXPLANATION, "ask_chance": CHANCE}
 
-# "did not relapse", "didn't have a relapse", "no relapses", "without a flare-up": the
-# relapse-free count, not the relapse count.
+# "did not relapse", "didn't have a relapse", "no relapses", "without a flare-up", "avoided
+# relapses", "zero relapses": the relapse-free count, not the relapse count.
 NOT_RELAPSED = re.compile(
-    r"\b(did\s*n[o']?t|didnt|never|not|no|without|free\s+of)\s+"
-    r"(have\s+|get\s+|had\s+|got\s+)?(a\s+|any\s+)?(more\s+)?(relaps|flare|attack)",
+    r"\b(did\s*n[o']?t|didnt|never|not|no|zero|without|free\s+(of|from)|avoid(ed|ing)?|escaped?"
+    r"|stayed\s+clear\s+of|kept\s+clear\s+of|went\s+without|got\s+through\s+without)\s+"
+    r"(have\s+|get\s+|had\s+|got\s+|having\s+)?(a\s+|any\s+|a\s+single\s+)?(more\s+)?(relaps|flare|attack)",
     re.IGNORECASE,
 )
 # "not interferon", "rather than the jabs", "instead of Rebif": a treatment the person set aside.
@@ -186,13 +187,18 @@ def _with_other_questions(tracker: Tracker, topics: list[str]) -> list[str]:
     return [*topics, *(topic for topic in others if topic not in topics)]
 
 
-def treatment_asked(store: KnowledgeStore, tracker: Tracker) -> Treatment | None:
+def treatment_asked(
+    store: KnowledgeStore, tracker: Tracker, trials: list[Trial] | None = None
+) -> Treatment | None:
     """The treatment named in the latest message (even misspelt), else the one talked about.
 
-    A treatment set aside ("alemtuzumab, not interferon") is not the one asked about.
+    A treatment set aside ("alemtuzumab, not interferon") is not the one asked about. Of several
+    named, one tested in the trials asked about comes first: in "I've been on Copaxone, would
+    Lemtrada help?" the person's own medicine is their story, not the question.
     """
     text = typed_text(tracker)
     set_aside: list[Treatment] = []
+    named: list[Treatment] = []
     for entity in entities_asked(tracker, "treatment"):
         treatment = store.find_treatment(str(entity.get("value")))
         if treatment is None:
@@ -200,12 +206,15 @@ def treatment_asked(store: KnowledgeStore, tracker: Tracker) -> Treatment | None
         start = entity.get("start")
         if isinstance(start, int) and SET_ASIDE.search(text[:start]):
             set_aside.append(treatment)
-            continue
-        return treatment
-    if text:
+        elif treatment not in named:
+            named.append(treatment)
+    if not named and text:
         treatment = store.find_treatment(text)
         if treatment is not None and treatment not in set_aside:
-            return treatment
+            named.append(treatment)
+    if named:
+        tested = [t for t in named if any(store.arms_for(trial, t) for trial in trials or [store.trial()])]
+        return (tested or named)[0]
     remembered = text_slot(tracker, "treatment")
     treatment = store.find_treatment(remembered) if remembered else None
     if treatment is not None and treatment in set_aside:
@@ -272,10 +281,11 @@ def what_was_asked(store: KnowledgeStore, tracker: Tracker) -> Asked:
         topics = [measured]
     if wants == FACTS and about_a_cure and not topics:
         topics = [RESULTS]
+    trials = trials_asked(store, tracker)
     return Asked(
         topics=with_polarity(topics, text),
-        treatment=treatment_asked(store, tracker),
-        trials=trials_asked(store, tracker),
+        treatment=treatment_asked(store, tracker, trials),
+        trials=trials,
         wants=wants,
         about_a_cure=about_a_cure,
         after_the_trial=asks_after_the_trial(tracker, text),

@@ -5,7 +5,8 @@ treatment" into the trial's key) or in the words typed (the names and aliases in
 files). It may ask about all the trials ("in both trials?") or the one not talked about yet
 ("and in the other trial?"). A question that names none carries on with the trials the
 conversation was about (the `trial` slot); with none remembered either, the answer is for the
-default trial, and says so (see `answers.compose_answer`).
+default trial, and says so (see `answers.compose_answer`), unless it asks about "people like me"
+without saying who that is: then every trial is put side by side, each saying whom it included.
 """
 
 from __future__ import annotations
@@ -28,6 +29,13 @@ ALL_TRIALS_WORDS = re.compile(
     re.IGNORECASE,
 )
 OTHER_TRIAL_WORDS = re.compile(r"\bother\s+(trial|study)\b", re.IGNORECASE)
+# "People like me", "in my situation": the person's situation decides the trial. Said without
+# what it is, every trial is put side by side, each saying whom it included.
+LIKE_ME_WORDS = re.compile(
+    r"\b(people|someone|somebody|patients|those|others|men|women|folk)\s+like\s+(me|myself|him|her|us|my\s+\w+)\b"
+    r"|\bin\s+(my|his|her|our|their)\s+(situation|position|case|shoes)\b",
+    re.IGNORECASE,
+)
 SLOT = "trial"
 
 
@@ -47,7 +55,9 @@ def trials_asked(store: KnowledgeStore, tracker: Tracker) -> list[Trial]:
     named: list[Trial] = []
     for words in [*values, typed]:
         named.extend(trial for trial in store.find_trials(words) if trial not in named)
-    return named or remembered
+    if named or remembered:
+        return named or remembered
+    return store.trials() if LIKE_ME_WORDS.search(typed) else []
 
 
 def remembered_trials(store: KnowledgeStore, tracker: Tracker) -> list[Trial]:

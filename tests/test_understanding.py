@@ -231,3 +231,69 @@ def test_two_answers_in_one_reply_say_a_shared_note_once(use_store) -> None:
     tracker.latest_message["also_asked"] = [{"intent": "ask_allocation", "start": 19, "confidence": 0.8}]
     said = texts(run_action(ActionAnswerQuestion(), tracker)[0])
     assert len(said) == len(set(said)) and sum("I can tell you about CARE-MS I too" in t for t in said) == 1
+
+
+def test_the_person_s_own_medicine_in_their_story_is_not_taken_for_the_question(use_store) -> None:
+    text = "I've been on copaxone for years, how many people relapsed on lemtrada?"
+    entities = [
+        entity("treatment", "glatiramer acetate", text, "copaxone"),
+        entity("treatment", "alemtuzumab", text, "lemtrada"),
+    ]
+    said = ask("ask_relapse", text, entities)
+    assert said.startswith("In the CARE-MS II trial, about 35 in every 100 people on alemtuzumab")
+    assert "no glatiramer acetate group" not in said
+
+
+def test_a_medicine_the_trials_did_not_test_named_alone_is_still_refused(use_store) -> None:
+    text = "how many relapsed on copaxone?"
+    said = ask("ask_relapse", text, [entity("treatment", "glatiramer acetate", text, "copaxone")])
+    assert "The CARE-MS II trial had no glatiramer acetate group" in said
+
+
+def test_people_like_me_without_saying_who_puts_the_trials_side_by_side_with_whom_they_included(
+    use_store,
+) -> None:
+    said = ask("ask_results", "how did people like me do on lemtrada?", [ALEMTUZUMAB])
+    assert said.startswith("Here are the trials side by side.")
+    assert "CARE-MS II included" in said and "CARE-MS I included" in said
+    assert "(35%)" in said or "35%" in said
+
+
+def test_people_like_me_with_a_situation_gets_the_trial_of_people_like_them(use_store) -> None:
+    said = ask("ask_results", "I was only just diagnosed, how did people like me do?")
+    assert said.startswith("These are the main results of the CARE-MS I trial")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "how many people avoided relapses on lemtrada?",
+        "how many had zero relapses on lemtrada?",
+        "how many got through without a single relapse on lemtrada",
+    ],
+)
+def test_other_ways_of_saying_did_not_relapse_get_the_relapse_free_figures(use_store, text: str) -> None:
+    said = ask("ask_relapse", text, [entity("treatment", "alemtuzumab", text, "lemtrada")])
+    assert "had no relapse at all" in said and "65" in said
+
+
+@pytest.mark.parametrize(
+    "situation, trial",
+    [
+        ("my treatment stopped working, how many relapsed on lemtrada?", "CARE-MS II"),
+        ("I haven't started anything yet, how many relapsed on lemtrada?", "CARE-MS I"),
+        ("I was diagnosed last month, how many relapsed on lemtrada?", "CARE-MS I"),
+    ],
+)
+def test_the_person_s_situation_in_their_own_words_decides_the_trial(
+    use_store, situation: str, trial: str
+) -> None:
+    """Even when the conversation was about the other trial."""
+    other = {"CARE-MS II": "care-ms-i", "CARE-MS I": "care-ms-ii"}[trial]
+    said = ask(
+        "ask_relapse",
+        situation,
+        [entity("treatment", "alemtuzumab", situation, "lemtrada")],
+        {"trial": [other]},
+    )
+    assert said.startswith(f"In the {trial} trial,")
