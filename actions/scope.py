@@ -7,6 +7,8 @@ files). It may ask about all the trials ("in both trials?") or the one not talke
 conversation was about (the `trial` slot); with none remembered either, the answer is for the
 default trial, and says so (see `answers.compose_answer`), unless it asks about "people like me"
 without saying who that is: then every trial is put side by side, each saying whom it included.
+A person's situation told in a story ("diagnosed a few weeks ago", "he still had relapses on
+Copaxone") decides the trial over the one remembered (`SITUATIONS`).
 """
 
 from __future__ import annotations
@@ -37,6 +39,36 @@ LIKE_ME_WORDS = re.compile(
     re.IGNORECASE,
 )
 SLOT = "trial"
+# A person's situation in their own words, said as a phrase the trial files hold as an alias
+# ("new to treatment", "already treated"), so that the files, not this code, say which trial
+# it is. Only the person's own story counts: "how many relapsed on Rebif?" asks about a group.
+PERSON = r"\b(i|i've|ive|i'm|im|he|he's|she|she's|we|they|my\s+\w+)\b"
+SITUATIONS = {
+    "new to treatment": re.compile(
+        r"\b(just|newly|recently|only\s+just)\s+diagnosed\b|\bnew\s+(with|to)\s+ms\b"
+        r"|\bdiagnos(ed|is)\b[^.?!]{0,30}?\b(ago|last|recently)\b"
+        r"|\b(no|not\s+on\s+any|not\s+taking\s+any)\s+(ms\s+)?(meds|medicines?|medications?|treatments?|drugs?|dmts?)"
+        r"\s+(yet|so\s+far)\b"
+        r"|\b(never|not|hasn't|haven't|hadn't)\s+(yet\s+)?(had|taken|been\s+on|tried|started)\s+(any\s+|an?\s+)?(ms\s+)?"
+        r"(treatment|medicine|medication|drug|meds|dmt)",
+        re.IGNORECASE,
+    ),
+    "already treated": re.compile(
+        "|".join(
+            (
+                PERSON + r"[^.?!,;]{0,40}?\b(relaps(ed|es|ing)|had\s+\w+\s+relapses)\s+"
+                r"(on|while\s+on|whilst\s+on|despite|even\s+on|anyway)\b",
+                PERSON + r"[^.?!,;]{0,40}?\bstill\s+(relapsing|(had|having|get|getting)\s+relapses)\b",
+                PERSON
+                + r"\s+(have\s+|has\s+|had\s+|'ve\s+|am\s+|is\s+|was\s+)?(been\s+)?(on|taking|tried)\s+"
+                r"(copaxone|glatiramer|interferon|rebif|avonex|betaferon|plegridy|tecfidera|aubagio|gilenya"
+                r"|(a|an|another|other|two|three|2|3|several|some)\s+(\w+\s+)?(ms\s+)?"
+                r"(treatments?|drugs?|medicines?|medications?|dmts?))\b",
+            )
+        ),
+        re.IGNORECASE,
+    ),
+}
 
 
 def trials_asked(store: KnowledgeStore, tracker: Tracker) -> list[Trial]:
@@ -55,9 +87,20 @@ def trials_asked(store: KnowledgeStore, tracker: Tracker) -> list[Trial]:
     named: list[Trial] = []
     for words in [*values, typed]:
         named.extend(trial for trial in store.find_trials(words) if trial not in named)
-    if named or remembered:
-        return named or remembered
+    if named:
+        return named
+    situation = situation_of(typed)
+    if situation is not None:
+        return store.find_trials(situation) or remembered
+    if remembered:
+        return remembered
     return store.trials() if LIKE_ME_WORDS.search(typed) else []
+
+
+def situation_of(text: str) -> str | None:
+    """The person's situation, as a trial alias, when their words say it and say only one."""
+    found = [phrase for phrase, words in SITUATIONS.items() if words.search(text)]
+    return found[0] if len(found) == 1 else None
 
 
 def remembered_trials(store: KnowledgeStore, tracker: Tracker) -> list[Trial]:

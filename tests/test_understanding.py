@@ -297,3 +297,34 @@ def test_the_person_s_situation_in_their_own_words_decides_the_trial(
         {"trial": [other]},
     )
     assert said.startswith(f"In the {trial} trial,")
+
+
+@pytest.mark.parametrize(
+    "situation, trial",
+    [
+        ("My son was diagnosed 3 weeks ago. How did people like him do on lemtrada?", "CARE-MS I"),
+        ("She has not had any treatment yet, how did people like her do on lemtrada?", "CARE-MS I"),
+        ("I'm on tecfidera and relapsed anyway, how did people like me do on lemtrada?", "CARE-MS II"),
+        (
+            "My husband still had relapses on his injections. How did people like him do on lemtrada?",
+            "CARE-MS II",
+        ),
+    ],
+)
+def test_a_situation_told_in_a_story_decides_the_trial_over_people_like_me(
+    use_store, situation: str, trial: str
+) -> None:
+    said = ask("ask_results", situation, [entity("treatment", "alemtuzumab", situation, "lemtrada")])
+    assert said.startswith(f"These are the main results of the {trial} trial")
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["how many relapsed on rebif?", "my wife relapsed twice last year, how many relapsed on lemtrada?"],
+)
+def test_a_question_about_a_group_or_a_relapse_alone_says_nothing_of_the_person_s_treatment(
+    question: str,
+) -> None:
+    from actions.scope import situation_of
+
+    assert situation_of(question) is None
