@@ -242,7 +242,7 @@ def section(recorded: dict[str, Any]) -> list[str]:
         "Each set of conversations in `tests/blind/` is sent over REST to the real servers and checked "
         "for what the patient sees (`bench/conversations.py`): the right figures for the right group "
         "and trial and none from the wrong one, the safety caveat and the source on benefit answers, "
-        "urgent help for emergencies only, a kind refusal of personal advice, and never \"not sure "
+        'urgent help for emergencies only, a kind refusal of personal advice, and never "not sure '
         'what you mean" for a clear question. Each set was written before the tuning it measures and '
         "is never tuned on; once a round of tuning has read it, the next round needs a new one. "
         "`make blind` scores the newest.",

@@ -119,7 +119,9 @@ def test_runs_on_different_sets_are_never_put_in_one_table() -> None:
             "classes": {},
         }  # fmt: skip
 
-    lines = section({"before": run("old.yml", 1), "r2-before": run("new.yml", 2), "r2-after": run("new.yml", 3)})
+    lines = section(
+        {"before": run("old.yml", 1), "r2-before": run("new.yml", 2), "r2-after": run("new.yml", 3)}
+    )
     assert lines.index("### `tests/blind/old.yml`") < lines.index("### `tests/blind/new.yml`")
     assert "| turns right | 1/4 (25%) |" in lines
     assert "| turns right | 2/4 (50%) | 3/4 (75%) |" in lines
