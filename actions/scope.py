@@ -46,7 +46,7 @@ PERSON = r"\b(i|i've|ive|i'm|im|he|he's|she|she's|we|they|my\s+\w+)\b"
 SITUATIONS = {
     "new to treatment": re.compile(
         r"\b(just|newly|recently|only\s+just)\s+diagnosed\b|\bnew\s+(with|to)\s+ms\b"
-        r"|\bdiagnos(ed|is)\b[^.?!]{0,30}?\b(ago|last|recently)\b"
+        r"|\bdiagnos(ed|is)\b[^.?!,;]*?\b(ago|last|recently)\b"
         r"|\b(no|not\s+on\s+any|not\s+taking\s+any)\s+(ms\s+)?(meds|medicines?|medications?|treatments?|drugs?|dmts?)"
         r"\s+(yet|so\s+far)\b"
         r"|\b(never|not|hasn't|haven't|hadn't)\s+(yet\s+)?(had|taken|been\s+on|tried|started)\s+(any\s+|an?\s+)?(ms\s+)?"
@@ -56,13 +56,13 @@ SITUATIONS = {
     "already treated": re.compile(
         "|".join(
             (
-                PERSON + r"[^.?!,;]{0,40}?\b(relaps(ed|es|ing)|had\s+\w+\s+relapses)\s+"
+                PERSON + r"[^.?!,;]*?\b(relaps(ed|es|ing)|had\s+\w+\s+relapses)\s+"
                 r"(on|while\s+on|whilst\s+on|despite|even\s+on|anyway)\b",
-                PERSON + r"[^.?!,;]{0,40}?\bstill\s+(relapsing|(had|having|get|getting)\s+relapses)\b",
+                PERSON + r"[^.?!,;]*?\bstill\s+(relapsing|(had|having|get|getting)\s+relapses)\b",
                 PERSON
                 + r"\s+(have\s+|has\s+|had\s+|'ve\s+|am\s+|is\s+|was\s+)?(been\s+)?(on|taking|tried)\s+"
                 r"(copaxone|glatiramer|interferon|rebif|avonex|betaferon|plegridy|tecfidera|aubagio|gilenya"
-                r"|(a|an|another|other|two|three|2|3|several|some)\s+(\w+\s+)?(ms\s+)?"
+                r"|(a|an|another|other|two|three|\d|several|some)\s+(\w+\s+)?(ms\s+)?"
                 r"(treatments?|drugs?|medicines?|medications?|dmts?))\b",
             )
         ),
