@@ -210,3 +210,13 @@ def test_every_follow_up_percentage_is_also_said_in_every_hundred(
         for result in store.session.execute(select(FollowUpResult)).scalars():
             scale = 1 if result.unit == "percent" else 100
             assert str(in_every_hundred(float(Decimal(str(result.value)) * scale))) in said
+
+
+@pytest.mark.parametrize("text", ["does it last?", "did people need more infusions?", "relapses in later years?"])
+@pytest.mark.parametrize("trial", [[], [CARE_MS_I]])
+def test_every_answer_about_the_years_after_carries_the_safety_caveat(use_store, text: str, trial) -> None:
+    sent = ask("ask_long_term", text, trial)[0]
+    caveats = [t for t in sent if t.startswith("Safety note:")]
+    assert len(caveats) == 1
+    for risk in ("reaction to the drip", "infection", "autoimmunity", "check-ups", "MS nurse"):
+        assert risk in caveats[0]
