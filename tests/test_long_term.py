@@ -212,7 +212,9 @@ def test_every_follow_up_percentage_is_also_said_in_every_hundred(
             assert str(in_every_hundred(float(Decimal(str(result.value)) * scale))) in said
 
 
-@pytest.mark.parametrize("text", ["does it last?", "did people need more infusions?", "relapses in later years?"])
+@pytest.mark.parametrize(
+    "text", ["does it last?", "did people need more infusions?", "relapses in later years?"]
+)
 @pytest.mark.parametrize("trial", [[], [CARE_MS_I]])
 def test_every_answer_about_the_years_after_carries_the_safety_caveat(use_store, text: str, trial) -> None:
     sent = ask("ask_long_term", text, trial)[0]
