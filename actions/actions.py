@@ -40,7 +40,7 @@ from actions.phrasing import capitalised
 from actions.scope import ALL_TRIALS
 from actions.scope import SLOT as TRIAL_SLOT
 from actions.store import KnowledgeStore, read_store
-from actions.topics import LONG_TERM, SAME_IN_EVERY_TRIAL, TERMINAL_CHANNEL, topic_buttons
+from actions.topics import LONG_TERM_INTENT, SAME_IN_EVERY_TRIAL, TERMINAL_CHANNEL, topic_buttons
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +72,9 @@ class ActionAnswerQuestion(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        def answer(store: KnowledgeStore) -> tuple[Asked, list[str] | None, list[str], list[dict], bool]:
+        def answer(
+            store: KnowledgeStore,
+        ) -> tuple[Asked, list[str] | None, list[str], list[dict], bool, bool]:
             asked = what_was_asked(store, tracker)
             later = [topic for topic in asked.topics if asked.after_the_trial and answers_later(topic)]
             messages: list[str] | None = None
@@ -89,11 +91,11 @@ class ActionAnswerQuestion(Action):
             buttons = other_trial_buttons(store, asked.topics[-1], asked.trials) if messages else []
             offer = bool(messages) and not later and offers_follow_up(store, trials, asked.topics)
             if offer:
-                buttons = [*topic_buttons([f"ask_{LONG_TERM}"]), *buttons]
-            return asked, messages, [trial.key for trial in trials], buttons, bool(later)
+                buttons = [*topic_buttons([LONG_TERM_INTENT]), *buttons]
+            return asked, messages, [trial.key for trial in trials], buttons, bool(later), offer
 
         try:
-            asked, messages, trial_keys, buttons, after_the_trial = await read_store(answer)
+            asked, messages, trial_keys, buttons, after_the_trial, offer = await read_store(answer)
         except StoreUnavailable:
             logger.exception("Could not answer from the knowledge store")
             dispatcher.utter_message(response=STORE_UNAVAILABLE)
@@ -108,7 +110,7 @@ class ActionAnswerQuestion(Action):
         if tracker.get_latest_input_channel() == TERMINAL_CHANNEL:
             # The answer names the other trials in words (see topics.offer_topics); so too the
             # years after the trial.
-            if any(button["payload"] == f"/ask_{LONG_TERM}" for button in buttons):
+            if offer:
                 messages = [*messages, OFFER_IN_WORDS]
             buttons = []
         for index, text in enumerate(messages, start=1):

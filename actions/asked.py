@@ -24,7 +24,7 @@ from rasa_sdk import Tracker
 from actions.models import Treatment, Trial
 from actions.scope import trials_asked
 from actions.store import KnowledgeStore
-from actions.topics import LONG_TERM, TOPIC_OF_INTENT
+from actions.topics import LONG_TERM_INTENT, TOPIC_OF_INTENT
 
 FOLLOW_UP = "inform_treatment"
 TRIAL_FOLLOW_UP = "inform_trial"
@@ -263,7 +263,7 @@ def asks_after_the_trial(tracker: Tracker, text: str) -> bool:
     """Whether the message asks about the years after the trial: it says so, or it carries on
     from an answer that was ("and disability?", "and in the other trial?", "is that good?"),
     unless it names the trial's own 2 years."""
-    if intent_of(tracker) == f"ask_{LONG_TERM}" or LATER.search(text):
+    if intent_of(tracker) == LONG_TERM_INTENT or LATER.search(text):
         return True
     if IN_THE_TRIAL.search(text) or tracker.get_slot(AFTER_THE_TRIAL) is not True:
         return False

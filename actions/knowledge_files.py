@@ -775,8 +775,8 @@ def _read_follow_up_arm(
     arm: Arm | None = None
     for _, entry in _each_entry(problems, path, items[:1], "arm", ("arm", "sources"), name_field="arm"):
         entry.sources(knowledge.sources)
-        arms = {arm.key: arm for arm in trial.arms} if trial is not None else {}
-        arm = _lookup(entry, "arm", arms, "arm of the trial") if trial is not None else None
+        if trial is not None:
+            arm = _lookup(entry, "arm", {arm.key: arm for arm in trial.arms}, "arm of the trial")
     return arm
 
 

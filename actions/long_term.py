@@ -73,10 +73,9 @@ def limits(follow_up: FollowUp, trial: Trial) -> str:
 
 def measure_topics(topics: Sequence[str], text: str = "") -> set[str] | None:
     """The follow-up measures asked for; None for all of them."""
-    wanted = {MEASURE_TOPIC[topic] for topic in topics if topic in MEASURE_TOPIC}
+    wanted = {measure for topic in topics if (measure := MEASURE_TOPIC.get(topic)) is not None}
     wanted.update(topic for topic, words in MEASURE_WORDS.items() if words.search(text))
-    wanted.discard(None)
-    return wanted or None  # type: ignore[return-value]
+    return wanted or None
 
 
 def answers_later(topic: str) -> bool:

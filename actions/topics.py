@@ -63,6 +63,7 @@ TOPIC_TITLES = {
     "ask_capabilities": "What you can ask me",
 }
 LONG_TERM = "long_term"  # answered from a trial's follow-up study: see actions/long_term.py
+LONG_TERM_INTENT = f"{QUESTION_PREFIX}{LONG_TERM}"
 MAIN_TOPICS = [topic.intent for topic in TOPICS if topic.offered_first]
 TERMINAL_CHANNEL = "cmdline"  # rasa shell: it turns buttons into a menu that swallows typing
 
