@@ -15,6 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.answers import (
     NOT_A_CURE,
     STORE_UNAVAILABLE,
+    about_benefits,
     all_the_trials,
     compose_answer,
     define_term,
@@ -34,29 +35,49 @@ from actions.asked import (
 from actions.database import StoreUnavailable
 from actions.explain import explain_last_answer
 from actions.fallback import ActionAskToRephrase
-from actions.long_term import OFFER_IN_WORDS, answers_later, compose_long_term, offers_follow_up
+from actions.long_term import answers_later, compose_long_term, offers_follow_up
 from actions.models import Trial
 from actions.phrasing import capitalised
 from actions.scope import ALL_TRIALS
 from actions.scope import SLOT as TRIAL_SLOT
 from actions.store import KnowledgeStore, read_store
-from actions.topics import LONG_TERM_INTENT, SAME_IN_EVERY_TRIAL, TERMINAL_CHANNEL, topic_buttons
+from actions.topics import (
+    HOW_SURE,
+    RISKS_IN_FULL,
+    SAME_IN_EVERY_TRIAL,
+    SOURCES,
+    TERMINAL_CHANNEL,
+    WHAT_HAPPENED_AFTER,
+    Offer,
+    offers_in_words,
+)
 
 logger = logging.getLogger(__name__)
 
 
-def other_trial_buttons(store: KnowledgeStore, topic: str, trials: list[Trial]) -> list[dict[str, str]]:
-    """Quick replies under an answer given for the default trial: each other trial with something
-    on the topic, and all the trials side by side. None when the question named a trial."""
-    if trials or topic in SAME_IN_EVERY_TRIAL:
-        return []
-    others = other_trials_on(store, store.trial(), topic)
-    if not others:
-        return []
-    return [
-        *({"title": f"In {trial.name}", "payload": _follow_up(trial.key)} for trial in others),
-        {"title": f"{capitalised(all_the_trials(store))} side by side", "payload": _follow_up(ALL_TRIALS)},
-    ]
+def offers_under(
+    store: KnowledgeStore, asked: Asked, trials: list[Trial], about_benefits: bool, after: bool
+) -> list[Offer]:
+    """What to offer under an answer. Under a short answer about benefits: how sure it is and the
+    risks in full; then each other trial with something on the topic, and all of them side by
+    side (when the question named no trial); then the years after the trial; then the sources."""
+    offers = [HOW_SURE, RISKS_IN_FULL] if about_benefits else []
+    topic = asked.topics[-1]
+    if not asked.trials and topic not in SAME_IN_EVERY_TRIAL:
+        others = other_trials_on(store, store.trial(), topic)
+        offers.extend(
+            Offer(f"In {trial.name}", _follow_up(trial.key), f"and in {trial.name}?") for trial in others
+        )
+        if others:
+            everyone = all_the_trials(store)
+            offers.append(
+                Offer(f"{capitalised(everyone)} side by side", _follow_up(ALL_TRIALS), f"in {everyone}?")
+            )
+    if after:
+        offers.append(WHAT_HAPPENED_AFTER)
+    if about_benefits:
+        offers.append(SOURCES)
+    return offers
 
 
 def _follow_up(trial_value: str) -> str:
@@ -72,9 +93,7 @@ class ActionAnswerQuestion(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        def answer(
-            store: KnowledgeStore,
-        ) -> tuple[Asked, list[str] | None, list[str], list[dict], bool, bool]:
+        def answer(store: KnowledgeStore) -> tuple[Asked, list[str] | None, list[str], list[Offer], bool]:
             asked = what_was_asked(store, tracker)
             later = [topic for topic in asked.topics if asked.after_the_trial and answers_later(topic)]
             messages: list[str] | None = None
@@ -88,14 +107,15 @@ class ActionAnswerQuestion(Action):
                     # Two answers in one reply say the same note (the other trial) once.
                     messages = list(dict.fromkeys([*(messages or []), *said]))
             trials = trials_answered(store, asked.topic or "", asked.trials)
-            buttons = other_trial_buttons(store, asked.topics[-1], asked.trials) if messages else []
-            offer = bool(messages) and not later and offers_follow_up(store, trials, asked.topics)
-            if offer:
-                buttons = [*topic_buttons([LONG_TERM_INTENT]), *buttons]
-            return asked, messages, [trial.key for trial in trials], buttons, bool(later), offer
+            offers: list[Offer] = []
+            if messages:
+                benefits = not later and asked.wants == FACTS and about_benefits(store, trials, asked.topics)
+                after = not later and offers_follow_up(store, trials, asked.topics)
+                offers = offers_under(store, asked, asked.trials, benefits, after)
+            return asked, messages, [trial.key for trial in trials], offers, bool(later)
 
         try:
-            asked, messages, trial_keys, buttons, after_the_trial, offer = await read_store(answer)
+            asked, messages, trial_keys, offers, after_the_trial = await read_store(answer)
         except StoreUnavailable:
             logger.exception("Could not answer from the knowledge store")
             dispatcher.utter_message(response=STORE_UNAVAILABLE)
@@ -107,11 +127,11 @@ class ActionAnswerQuestion(Action):
         if messages is None:
             dispatcher.utter_message(text=no_knowledge(asked.topic))
             return [SlotSet("topic", None)]
-        if tracker.get_latest_input_channel() == TERMINAL_CHANNEL:
-            # The answer names the other trials in words (see topics.offer_topics); so too the
-            # years after the trial.
-            if offer:
-                messages = [*messages, OFFER_IN_WORDS]
+        buttons = [offer.button for offer in offers]
+        if tracker.get_latest_input_channel() == TERMINAL_CHANNEL and offers:
+            # No buttons in the terminal (see topics.offer_topics): the same choices, in words,
+            # end the last message.
+            messages = [*messages[:-1], f"{messages[-1]}\n{offers_in_words(offers)}"]
             buttons = []
         for index, text in enumerate(messages, start=1):
             dispatcher.utter_message(text=text, buttons=buttons if index == len(messages) else None)

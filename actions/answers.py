@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
 
 from actions import phrasing
+from actions.asked import RESULTS
 from actions.models import Arm, Endpoint, OtherTrial, Result, Source, Treatment, Trial
 from actions.phrasing import sentence
 from actions.store import KnowledgeStore
@@ -60,8 +61,14 @@ class Reply:
         self.cited.extend(other.cited)
 
     def messages(self) -> list[str]:
+        """The paragraphs as messages, the source line ending the last one: fewer bubbles to read,
+        and the source stays under what it backs."""
         line = phrasing.source_line(self.cited)
-        return [*self.paragraphs, line] if line else list(self.paragraphs)
+        if not line:
+            return list(self.paragraphs)
+        if not self.paragraphs:
+            return [line]
+        return [*self.paragraphs[:-1], f"{self.paragraphs[-1]}\n{line}"]
 
 
 Composer = Callable[[KnowledgeStore, Trial, Treatment | None], Reply]
@@ -80,8 +87,8 @@ def compose_answer(
     """The messages answering `topic`, or None when the store knows nothing on it.
 
     `trials` are the trials the question is about. With none, the answer is for the default
-    trial and says which other trials have results on it too; with several, they are put side
-    by side. A question whose `text` names a trial with no results here, or that asks about a
+    trial (the quick replies under it offer the others); with several, they are put side by
+    side. A question whose `text` names a trial with no results here, or that asks about a
     medicine these trials did not test, gets the honest refusal instead (see `scope_refusal`).
     """
     refusal = scope_refusal(store, treatment, text, trials)
@@ -96,16 +103,24 @@ def compose_answer(
     trial = trials[0] if trials else store.trial()
     if not has_answer(store, trial, topic):
         return _from_another_trial(store, trial, topic, treatment).messages()
-    reply = _compose(store, trial, topic, treatment)
-    if not trials:
-        _say_other_trials(reply, store, trial, topic)
-    return reply.messages()
+    return _compose(store, trial, topic, treatment).messages()
 
 
 def no_knowledge(topic: str | None) -> str:
     """ "No checked facts on that", and what the person could ask instead."""
     others = [words for words, topics in SUGGESTIONS.items() if topic not in topics]
     return f"{NO_KNOWLEDGE} You can ask me about {phrasing.listing(others)}."
+
+
+def about_benefits(store: KnowledgeStore, trials: Sequence[Trial], topics: Sequence[str]) -> bool:
+    """Whether an answer on `topics` gives a treatment's benefits in one of `trials`: the main
+    results, or a measure of efficacy. Such an answer is short first, carries the safety note,
+    and offers more."""
+    return any(
+        topic == RESULTS or any(e.category == "efficacy" for e in store.endpoints_on(trial, topic))
+        for trial in trials
+        for topic in topics
+    )
 
 
 def is_known_topic(store: KnowledgeStore, topic: str) -> bool:
@@ -149,20 +164,6 @@ def all_the_trials(store: KnowledgeStore) -> str:
 
 def _who_took_part(trials: Sequence[Trial]) -> str:
     return sentence(" ".join(f"{trial.name} included {trial.population}." for trial in trials))
-
-
-def _say_other_trials(reply: Reply, store: KnowledgeStore, trial: Trial, topic: str) -> None:
-    """Under an answer for the default trial: which other trials the person could ask about."""
-    others = other_trials_on(store, trial, topic)
-    if not others:
-        return
-    reply.say(
-        f"This answer is about the {trial.name} trial. I can tell you about "
-        f"{phrasing.listing([other.name for other in others])} too. {_who_took_part(others)} "
-        f'To hear about it, ask "and in {others[0].name}?". To see the trials side by side, '
-        f'ask "in {all_the_trials(store)}?".',
-        *others,
-    )
 
 
 def _from_another_trial(
@@ -254,15 +255,21 @@ def headline_results(endpoint: Endpoint) -> list[Result]:
 def _outcome(store: KnowledgeStore, trial: Trial, topic: str, treatment: Treatment | None) -> Reply:
     reply = Reply()
     endpoints = store.endpoints_on(trial, topic)
-    for endpoint in endpoints:
-        _say_endpoint(reply, trial, endpoint, treatment)
+    benefit = any(endpoint.category == "efficacy" for endpoint in endpoints)
+    if benefit:
+        # Short first: the main result in brief. The interval, the other ways of counting, the
+        # relative figure and any other measure on the topic are behind "How sure is this?".
+        for endpoint in [e for e in endpoints if e.is_primary] or endpoints[:1]:
+            _say_endpoint_briefly(reply, trial, endpoint, treatment)
+    for endpoint in [] if benefit else endpoints:
+        say_endpoint(reply, trial, endpoint, treatment)
     experimental = experimental_treatment(trial)
     for finding in store.findings(trial, topic):
         reply.say(finding.statement, finding)
     said_guidance = store.guidance(experimental, topic) if experimental else []
     for guidance in said_guidance:
         reply.say(guidance.text, guidance)
-    if any(endpoint.category == "efficacy" for endpoint in endpoints):
+    if benefit:
         say_caveat(reply, store, trial)
         return reply
     if experimental is not None:
@@ -274,7 +281,30 @@ def _outcome(store: KnowledgeStore, trial: Trial, topic: str, treatment: Treatme
     return reply
 
 
-def _say_endpoint(reply: Reply, trial: Trial, endpoint: Endpoint, treatment: Treatment | None) -> None:
+def _say_endpoint_briefly(
+    reply: Reply, trial: Trial, endpoint: Endpoint, treatment: Treatment | None
+) -> None:
+    """One endpoint in a few short sentences: each group's figure, the asked-about group first,
+    and whether the difference could be down to chance. A difference that could be chance is
+    said first, so the figures are not read as a benefit the trial did not show."""
+    lead = treatment or experimental_treatment(trial)
+    headline = phrasing.arms_in_order(headline_results(endpoint), lead.id if lead else None)
+    unclear = any(phrasing.is_significant(c) is False for c in endpoint.comparisons)
+    figures = phrasing.brief_figures(endpoint, headline, say_what=not unclear)
+    if unclear:
+        lead = (
+            f"In the {trial.name} trial, there was no clear difference between the groups in "
+            f"{endpoint.plain_name}. It could be down to chance."
+        )
+        sentences = [lead, *figures]
+    else:
+        first = figures[0]
+        sentences = [f"In the {trial.name} trial, {first[0].lower()}{first[1:]}", *figures[1:]]
+        sentences.extend(phrasing.brief_verdict(comparison) for comparison in endpoint.comparisons)
+    reply.say(" ".join(filter(None, sentences)), *headline, *endpoint.comparisons)
+
+
+def say_endpoint(reply: Reply, trial: Trial, endpoint: Endpoint, treatment: Treatment | None) -> None:
     """One endpoint's figures, other ways of counting them, and what the comparison means.
 
     When a comparison could be down to chance, the answer leads with that verdict, so the
@@ -308,7 +338,10 @@ def _say_endpoint(reply: Reply, trial: Trial, endpoint: Endpoint, treatment: Tre
 
 
 def say_caveat(reply: Reply, store: KnowledgeStore, trial: Trial, name_the_trial: bool = False) -> None:
-    """The safety note under every answer about a treatment's benefits, built from the store.
+    """The short safety note under every answer about a treatment's benefits, built from the
+    store: the experimental group's first caveat figure on each topic (the drip, infections),
+    then each caveat row's short note (autoimmunity and its monthly checks). Everything else is
+    in the answer to "the risks in full".
 
     A trial with no safety figures of its own borrows them from one that has them, and names it
     (as it does under trials side by side, where "the trial" would not say which).
@@ -317,25 +350,30 @@ def say_caveat(reply: Reply, store: KnowledgeStore, trial: Trial, name_the_trial
     if experimental is None:
         return
     measured = _trial_with_safety_figures(store, trial)
-    sentences = [f"Safety note: {experimental.name} also has risks."]
+    sentences = ["Safety note:"]
     rows: list[object] = []
+    figures: list[str] = []
+    arm = None
+    topics: set[str] = set()
     for endpoint in store.caveat_endpoints(measured):
         ordered = _safety_figures(endpoint, experimental)
-        if not ordered:
+        # One figure a topic (the first in the file): the others are in the risks in full.
+        if not ordered or ordered[0].arm.treatment is not experimental or endpoint.topic in topics:
             continue
-        said, *others = _safety_sentences(endpoint, ordered)
-        named = name_the_trial or measured is not trial
-        where = f"In the {measured.name} trial, " if named and not rows else ""
-        sentences.append(f"{where}{said}" if where else phrasing.capitalised(said))
-        sentences.extend(others)
-        rows.extend(ordered)
-    for finding in store.findings(measured, in_caveat=True):
-        sentences.append(finding.statement)
-        rows.append(finding)
-    for guidance in store.guidance(experimental, in_caveat=True):
-        sentences.append(guidance.text)
-        rows.append(guidance)
-    sentences.append(TALK_TO_YOUR_TEAM)
+        topics.add(endpoint.topic)
+        arm = arm or ordered[0].arm
+        people = phrasing.in_every_hundred(ordered[0].value)
+        figures.append(f"about {people} in {phrasing.PER} {endpoint.outcome_phrase}")
+        rows.append(ordered[0])
+    if figures and arm is not None:
+        where = f"in the {measured.name} trial, on" if name_the_trial or measured is not trial else "on"
+        sentences.append(f"{where} {arm.name}, {phrasing.listing(figures)}.")
+    else:
+        sentences.append(f"{experimental.name} has risks.")
+    for row in [*store.findings(measured, in_caveat=True), *store.guidance(experimental, in_caveat=True)]:
+        if row.short_note:
+            sentences.append(row.short_note)
+            rows.append(row)
     reply.say(" ".join(sentences), *rows)
 
 
@@ -547,7 +585,8 @@ def _sources(store: KnowledgeStore, trial: Trial, _treatment: Treatment | None) 
 
 def _results_overview(store: KnowledgeStore, trial: Trial, treatment: Treatment | None) -> Reply:
     """ "What did the trial find?", "does it work?": each main result in one line, with its
-    verdict on chance, then the safety note."""
+    verdict on chance, then the safety note. The researchers' conclusion is in "About the
+    trial", and the intervals and p-values behind "How sure is this?"."""
     reply = Reply()
     lead = treatment or experimental_treatment(trial)
     lines = [f"These are the main results of the {trial.name} trial. It included {trial.population}."]
@@ -555,11 +594,10 @@ def _results_overview(store: KnowledgeStore, trial: Trial, treatment: Treatment 
     for endpoint in [e for e in trial.endpoints if e.category == "efficacy"]:
         headline = phrasing.arms_in_order(headline_results(endpoint), lead.id if lead else None)
         said = [f"{phrasing.capitalised(endpoint.name)}:", phrasing.figures_side_by_side(endpoint, headline)]
-        said.extend(phrasing.verdict(comparison) for comparison in endpoint.comparisons)
+        said.extend(phrasing.brief_verdict(comparison) for comparison in endpoint.comparisons)
         lines.append("- " + " ".join(filter(None, said)))
         rows.extend([*headline, *endpoint.comparisons])
     reply.say("\n".join(lines), *rows)
-    reply.say(f"The researchers concluded this. {sentence(trial.conclusion)}", trial)
     say_caveat(reply, store, trial)
     return reply
 

@@ -13,6 +13,7 @@ from actions.answers import (
     experimental_treatment,
     headline_results,
     say_caveat,
+    say_endpoint,
 )
 from actions.asked import CHANCE, JUDGEMENT
 from actions.models import Comparison, Endpoint, Result, Treatment, Trial
@@ -40,6 +41,8 @@ def explain_last_answer(
     asked_about = treatment if treatment is not None and store.arms_for(trial, treatment) else None
     lead = asked_about or experimental_treatment(trial)
     reply = Reply()
+    if wants == CHANCE:
+        return _how_sure(store, trial, endpoints, asked_about)
     reply.say(f"Here is what those figures from the {trial.name} trial mean.")
     for endpoint in endpoints:
         headline = phrasing.arms_in_order(headline_results(endpoint), lead.id if lead else None)
@@ -61,6 +64,25 @@ def explain_last_answer(
         reply.say(NO_TEST_OF_CHANCE)
     if wants == JUDGEMENT:
         reply.say(JUDGING)
+    if any(endpoint.category == "efficacy" for endpoint in endpoints):
+        say_caveat(reply, store, trial)
+    else:
+        reply.say(TALK_TO_YOUR_TEAM)
+    return reply.messages()
+
+
+def _how_sure(
+    store: KnowledgeStore, trial: Trial, endpoints: list[Endpoint], treatment: Treatment | None
+) -> list[str]:
+    """ "How sure is this?": every result on the topic in full, as the short answer left it out:
+    each group's count, other ways of counting, the interval and what it means, the relative
+    figure beside the plain numbers, and whether the difference could be down to chance."""
+    reply = Reply()
+    reply.say(f"Here is how sure we can be about these figures from the {trial.name} trial.")
+    for endpoint in endpoints:
+        say_endpoint(reply, trial, endpoint, treatment)
+    if not any(endpoint.comparisons for endpoint in endpoints):
+        reply.say(NO_TEST_OF_CHANCE)
     if any(endpoint.category == "efficacy" for endpoint in endpoints):
         say_caveat(reply, store, trial)
     else:

@@ -343,7 +343,7 @@ def _read_guidance(knowledge: Knowledge, problems, path: Path, items: list) -> N
         path,
         items,
         "guidance",
-        ("key", "treatment", "topic", "text", "in_caveat", "sources"),
+        ("key", "treatment", "topic", "text", "in_caveat", "short_note", "sources"),
     ):
         key = entry.text("key")
         _unique(entry, key, seen, "guidance")
@@ -355,10 +355,19 @@ def _read_guidance(knowledge: Knowledge, problems, path: Path, items: list) -> N
                 topic=entry.text("topic"),
                 text=entry.text("text"),
                 in_caveat=entry.flag("in_caveat"),
+                short_note=_short_note(entry),
                 position=number,
                 sources=entry.sources(knowledge.sources),
             )
         )
+
+
+def _short_note(entry: _Entry) -> str | None:
+    """The words a row says in the short safety note: only a row in the caveat has a place there."""
+    note = entry.text("short_note", required=False)
+    if note is not None and not entry.flag("in_caveat"):
+        entry.problem("'short_note' is only said in the safety note: add 'in_caveat: true' or remove it")
+    return note
 
 
 def _read_glossary(knowledge: Knowledge, problems, path: Path, items: list) -> None:
@@ -700,7 +709,7 @@ def _read_safety_findings(
         path,
         items,
         "safety finding",
-        ("key", "topic", "arm", "in_caveat", "statement", "sources"),
+        ("key", "topic", "arm", "in_caveat", "short_note", "statement", "sources"),
     ):
         key = entry.text("key")
         _unique(entry, key, seen, "safety finding")
@@ -711,6 +720,7 @@ def _read_safety_findings(
                 topic=entry.text("topic"),
                 arm=arm,
                 in_caveat=entry.flag("in_caveat"),
+                short_note=_short_note(entry),
                 statement=entry.text("statement"),
                 position=number,
                 sources=entry.sources(knowledge.sources),

@@ -13,8 +13,8 @@ import re
 from typing import Sequence
 
 from actions import phrasing
-from actions.answers import TALK_TO_YOUR_TEAM, Reply, say_caveat
-from actions.asked import CHANCE, JUDGEMENT, RESULTS
+from actions.answers import TALK_TO_YOUR_TEAM, Reply, about_benefits, say_caveat
+from actions.asked import CHANCE, JUDGEMENT
 from actions.models import FollowUp, FollowUpMeasure, Treatment, Trial
 from actions.phrasing import sentence
 from actions.store import KnowledgeStore
@@ -52,7 +52,6 @@ MEASURE_WORDS = {
     ),
 }
 NOT_COUNTED = "I don't have checked facts on what happened after the {trial} trial, so I won't guess."
-OFFER_IN_WORDS = 'To hear what happened in the years after the trial, ask "does it last?".'
 NO_COMPARISON_TO_JUDGE = (
     "I can't say if these figures are good or bad. This part had no comparison group, so there is "
     "nothing fair to measure them against, and no test of chance."
@@ -119,14 +118,7 @@ def compose_long_term(
 def offers_follow_up(store: KnowledgeStore, trials: Sequence[Trial], topics: Sequence[str]) -> bool:
     """Whether an answer on these topics can offer what happened after the trials: it gave a
     trial's results on a benefit, and the trial has a follow-up."""
-    return any(
-        store.follow_ups(trial)
-        and any(
-            topic == RESULTS or any(e.category == "efficacy" for e in store.endpoints_on(trial, topic))
-            for topic in topics
-        )
-        for trial in trials
-    )
+    return any(store.follow_ups(trial) and about_benefits(store, [trial], topics) for trial in trials)
 
 
 def _not_followed(reply: Reply, follow_up: FollowUp, treatment: Treatment) -> None:

@@ -240,6 +240,9 @@ class SafetyFinding(Cited, Base):
     topic: Mapped[str] = Column(String(64), nullable=False)
     statement: Mapped[str] = Column(Text, nullable=False)
     in_caveat: Mapped[bool] = Column(Boolean, nullable=False, default=False)
+    # Its words in the short safety note under a benefit answer (the full statement is behind
+    # "The risks in full"). Only a finding in the caveat has one.
+    short_note: Mapped[str | None] = Column(Text)
     position: Mapped[int] = Column(Integer, nullable=False, default=0)
 
     trial: Mapped[Trial] = relationship(Trial, back_populates="safety_findings")
@@ -326,6 +329,7 @@ class Guidance(Cited, Base):
     topic: Mapped[str] = Column(String(64), nullable=False)
     text: Mapped[str] = Column(Text, nullable=False)
     in_caveat: Mapped[bool] = Column(Boolean, nullable=False, default=False)
+    short_note: Mapped[str | None] = Column(Text)  # as for SafetyFinding.short_note
     position: Mapped[int] = Column(Integer, nullable=False, default=0)
 
     treatment: Mapped[Treatment] = relationship(Treatment, back_populates="guidance")

@@ -14,6 +14,7 @@ from typing import Iterable, Sequence
 from actions.models import Comparison, Endpoint, Result, Source
 
 PER = 100  # natural frequencies are said "in every 100 people"
+IN_BRIEF = ("percent", "per person per year")  # the units a short answer says in its own words
 CHANCE_THRESHOLD = 0.05  # the usual line for "unlikely to be down to chance"
 
 ESTIMATE_MEANINGS = {
@@ -101,6 +102,39 @@ def describe_result(endpoint: Endpoint, result: Result, first: bool = True) -> s
         f"{lead} {arm}, the {endpoint.outcome_phrase} {went} by {number(abs(result.value))} points "
         f"on average.{verdict}"
     )
+
+
+def brief_figures(endpoint: Endpoint, results: Sequence[Result], say_what: bool = True) -> list[str]:
+    """Each group's figure in the same short sentence, the first group first, so they compare at
+    a glance: "On A, it was about N in every 100 (N%). On B, ..." after a sentence naming what
+    was counted (unless not `say_what`: the sentence before said it). Figures of another kind are
+    said as `describe_result` says them."""
+    if not results or any(r.value is None or r.unit not in IN_BRIEF for r in results):
+        return [describe_result(endpoint, result, first=index == 0) for index, result in enumerate(results)]
+    if results[0].unit == "percent":
+        return [
+            f"Here is how many people {endpoint.outcome_phrase}." if say_what else "",
+            *(
+                f"On {r.arm.name}, it was about {in_every_hundred(r.value)} in every {PER} "
+                f"({number(r.value)}%)."
+                for r in results
+            ),
+        ]
+    first, *others = results
+    return [
+        f"People on {first.arm.name} had {number(first.value)} {endpoint.outcome_phrase} on average.",
+        *(f"On {r.arm.name}, it was {number(r.value)}." for r in others),
+    ]
+
+
+def brief_verdict(comparison: Comparison) -> str:
+    """Whether a difference could be down to chance, in one short sentence (no figures)."""
+    significant = is_significant(comparison)
+    if significant is True:
+        return "The difference is unlikely to be down to chance."
+    if significant is False:
+        return "The difference could be down to chance."
+    return ""
 
 
 def _points_direction(endpoint: Endpoint, value: float) -> tuple[str, str]:

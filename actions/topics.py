@@ -1,5 +1,6 @@
 """The registry of topics a person can ask about, and how they are offered as quick-reply
-buttons where the channel has them (the greeting and every stage of the fallback)."""
+buttons where the channel has them (the greeting, every stage of the fallback, and the "more"
+under a short answer), or in words in the terminal."""
 
 from __future__ import annotations
 
@@ -66,6 +67,36 @@ LONG_TERM = "long_term"  # answered from a trial's follow-up study: see actions/
 LONG_TERM_INTENT = f"{QUESTION_PREFIX}{LONG_TERM}"
 MAIN_TOPICS = [topic.intent for topic in TOPICS if topic.offered_first]
 TERMINAL_CHANNEL = "cmdline"  # rasa shell: it turns buttons into a menu that swallows typing
+
+
+@dataclass(frozen=True)
+class Offer:
+    """One thing to ask next, under an answer: a quick reply where the channel has buttons, and
+    the same question `in_words` in the terminal (each is understood when typed)."""
+
+    title: str
+    payload: str
+    in_words: str
+
+    @property
+    def button(self) -> dict[str, str]:
+        return {"title": self.title, "payload": self.payload}
+
+
+# What a short answer about benefits leaves out, one tap away (see answers.say_caveat and
+# explain.py): the interval and chance in words, the full safety note, and the sources.
+HOW_SURE = Offer("How sure is this?", "/ask_chance", "how sure is this?")
+RISKS_IN_FULL = Offer("The risks in full", "/ask_side_effects", "what are the risks in full?")
+SOURCES = Offer("Sources", "/ask_source", "where do the figures come from?")
+WHAT_HAPPENED_AFTER = Offer("What happened after the trial", f"/{LONG_TERM_INTENT}", "does it last?")
+
+
+def offers_in_words(offers: list[Offer]) -> str:
+    """The terminal's quick replies: 'You can also ask "a", "b" or "c".'"""
+    asked = [f'"{offer.in_words}"' for offer in offers]
+    if len(asked) == 1:
+        return f"You can also ask {asked[0]}."
+    return f"You can also ask {', '.join(asked[:-1])} or {asked[-1]}."
 
 
 def topic_buttons(intents: list[str]) -> list[dict[str, str]]:

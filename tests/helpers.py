@@ -86,6 +86,12 @@ def texts(messages: list[dict[str, Any]]) -> list[str]:
     return said
 
 
+def source_line(said: list[str]) -> str:
+    """The source line that ends an answer's last message ("" when it has none)."""
+    last = said[-1].rsplit("\n", 1)[-1] if said else ""
+    return last if last.startswith(("Source: ", "Sources: ")) else ""
+
+
 def every_answer(knowledge_url: str) -> list[tuple[str, str]]:
     """Every message the actions can send, each with where it comes from: every topic for every
     treatment (and none), asked of no trial in particular, of each trial and of all of them;
@@ -147,7 +153,7 @@ def every_answer(knowledge_url: str) -> list[tuple[str, str]]:
         "advice": ("CANNOT_DECIDE", "FACTS_FOLLOW", "NO_FACTS", "DO_NOT_CHANGE"),
         "fallback": ("NOT_SURE", "SAY_IT_ANOTHER_WAY", "WHAT_I_CAN_ANSWER", "OUT_OF_SCOPE"),
         "session": ("GREETING",),
-        "long_term": ("OFFER_IN_WORDS", "NO_COMPARISON_TO_JUDGE", "NOT_COUNTED"),
+        "long_term": ("NO_COMPARISON_TO_JUDGE", "NOT_COUNTED"),
     }
     modules = {
         "answers": answers,

@@ -16,7 +16,7 @@ from actions.database import DB_URL_VARIABLE
 from actions.fallback import SAY_IT_ANOTHER_WAY
 from actions.phrasing import capitalised, in_every_hundred, number
 from actions.store import KnowledgeStore
-from tests.helpers import PROJECT_ROOT, rendered, run_action, texts, tracker_from
+from tests.helpers import PROJECT_ROOT, rendered, run_action, source_line, texts, tracker_from
 
 DOMAIN = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
 QUESTION_INTENTS = [
@@ -44,16 +44,17 @@ def test_how_many_relapsed_on_alemtuzumab_gives_35_with_interferons_51_the_cavea
     use_store,
 ) -> None:
     sent = ask("ask_relapse", "how many people relapsed on alemtuzumab?", [ALEMTUZUMAB])
-    answer_text, caveat, source = sent[0], sent[1], sent[-1]
-    assert re.search(
-        r"about 35 in every 100 people on alemtuzumab 12 mg had at least one relapse", answer_text
+    assert len(sent) == 2, "short first: the figures, then the safety note with the source"
+    answer_text, caveat = sent
+    assert answer_text.startswith(
+        "In the CARE-MS II trial, here is how many people had at least one relapse over the 2 years. "
+        "On alemtuzumab 12 mg, it was about 35 in every 100 (35%)."
     )
-    assert "That is 35%, or 147 of 426 people." in answer_text
     assert answer_text.index("35%") < answer_text.index("51%"), "the asked arm comes first"
-    assert "interferon beta-1a" in answer_text and "That is 51%, or 104 of 202 people." in answer_text
-    for risk in ("reaction to the drip", "infection", "autoimmunity", "every month"):
+    assert "On interferon beta-1a, it was about 51 in every 100 (51%)." in answer_text
+    for risk in ("reaction to the drip", "infection", "autoimmune", "every month"):
         assert risk in caveat
-    assert source.startswith(("Source: ", "Sources: ")) and "Lancet" in source
+    assert "Lancet" in source_line(sent)
 
 
 def test_a_follow_up_naming_the_other_treatment_answers_the_same_topic_for_it(use_store) -> None:
@@ -63,8 +64,11 @@ def test_a_follow_up_naming_the_other_treatment_answers_the_same_topic_for_it(us
         [INTERFERON],
         {"topic": "relapse", "treatment": "alemtuzumab"},
     )
-    assert sent[0].startswith("In the CARE-MS II trial, about 51 in every 100 people on interferon beta-1a")
-    assert "For comparison, on alemtuzumab 12 mg it was about 35 in every 100 people." in sent[0]
+    assert re.match(
+        r"In the CARE-MS II trial, here is how many people [^.]*\. On interferon beta-1a[^,]*, it was about 51 in every 100",
+        sent[0],
+    )
+    assert "On alemtuzumab 12 mg, it was about 35 in every 100 (35%)." in sent[0]
 
 
 def test_a_follow_up_naming_an_outcome_switches_to_that_topic(use_store) -> None:
@@ -90,7 +94,10 @@ def test_a_follow_up_remembers_the_topic_and_treatment_for_the_next_turn(use_sto
 
 def test_a_misspelt_treatment_without_an_entity_is_still_understood(use_store) -> None:
     sent = ask("ask_relapse", "how many ppl relapsed on alemtuzamab")
-    assert sent[0].startswith("In the CARE-MS II trial, about 35 in every 100 people on alemtuzumab")
+    assert re.match(
+        r"In the CARE-MS II trial, here is how many people [^.]*\. On alemtuzumab[^,]*, it was about 35 in every 100",
+        sent[0],
+    )
 
 
 def test_a_first_follow_up_with_no_topic_says_what_the_treatment_is(use_store) -> None:
@@ -98,9 +105,11 @@ def test_a_first_follow_up_with_no_topic_says_what_the_treatment_is(use_store) -
     assert "monoclonal antibody" in sent[0]
 
 
-def test_disability_explains_the_relative_42_percent_in_absolute_terms(use_store) -> None:
-    sent = ask("ask_disability", "what does the 42% improvement mean")
-    text = sent[0]
+def test_how_sure_is_the_disability_result_explains_the_relative_42_percent_in_absolute_terms(
+    use_store,
+) -> None:
+    sent = ask("ask_chance", "how sure is this?", slots={"topic": "disability"})
+    text = sent[1]
     assert "42% lower" in text and "hazard ratio 0.58" in text
     assert "This 42% improvement is a relative figure" in text
     assert (
@@ -115,7 +124,7 @@ def test_disability_explains_the_relative_42_percent_in_absolute_terms(use_store
 def test_every_answer_about_benefits_carries_the_safety_caveat(use_store, intent: str) -> None:
     caveats = [t for t in ask(intent) if t.startswith("Safety note:")]
     assert len(caveats) == 1
-    for risk in ("reaction to the drip", "infection", "autoimmunity", "check-ups", "MS nurse"):
+    for risk in ("reaction to the drip", "infection", "autoimmune", "blood and urine tests every month"):
         assert risk in caveats[0]
 
 
@@ -124,7 +133,7 @@ def test_every_question_topic_gets_an_answer_with_its_source(use_store, intent: 
     sent = ask(intent)
     assert sent and all(len(t) > 20 for t in sent), sent
     if intent != "ask_source":  # that answer is the list of sources itself
-        assert len(sent) >= 2 and sent[-1].startswith(("Source: ", "Sources: "))
+        assert source_line(sent), sent
 
 
 def test_infusion_reactions_on_interferon_say_honestly_that_they_do_not_apply(use_store) -> None:
@@ -217,7 +226,7 @@ def test_words_are_explained_in_plain_language(use_store, term: str, words: str)
     )
     sent = texts(messages)
     assert words in sent[0]
-    assert sent[-1].startswith(("Source: ", "Sources: "))
+    assert source_line(sent)
 
 
 def test_a_word_not_in_the_glossary_gets_the_list_of_words_it_knows(use_store) -> None:

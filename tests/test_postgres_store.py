@@ -20,7 +20,7 @@ from actions.knowledge_files import Knowledge
 from actions.loader import load_knowledge, main
 from actions.models import Base, Source
 from actions.schema import alembic_config, latest_revision, schema_revision
-from tests.helpers import every_answer, run_action, texts, tracker_from
+from tests.helpers import every_answer, run_action, source_line, texts, tracker_from
 from tests.services import scratch_database
 from tests.test_loader import TRIAL_FILE, edit_yaml, first_result
 
@@ -86,7 +86,7 @@ def test_a_patient_question_is_answered_from_postgresql(
     messages, _ = run_action(ActionAnswerQuestion(), tracker)
     said = texts(messages)
     assert "35%" in said[0] and "51%" in said[0]
-    assert said[-1].startswith("Source")
+    assert source_line(said)
 
 
 def test_a_bad_knowledge_file_leaves_postgresql_exactly_as_it_was(

@@ -19,11 +19,13 @@ import yaml
 from actions.actions import ActionAnswerQuestion
 from actions.advice import ActionPersonalAdvice
 from actions.answers import COMPARE_WITHIN_TRIALS, compose_answer
+from actions.asked import CHANCE
 from actions.database import DB_URL_VARIABLE
+from actions.explain import explain_last_answer
 from actions.loader import load_knowledge
 from actions.phrasing import is_significant
 from actions.store import KnowledgeStore
-from tests.helpers import PROJECT_ROOT, every_answer, run_action, texts, tracker_from
+from tests.helpers import PROJECT_ROOT, every_answer, run_action, source_line, texts, tracker_from
 
 FACTS_SHEET = PROJECT_ROOT / "docs" / "sources" / "trial-facts.md"
 NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![A-Za-z])")
@@ -52,8 +54,11 @@ def care_ms_i_facts() -> str:
 
 @pytest.fixture(scope="module")
 def numbers_said_about_care_ms_i(knowledge_url: str) -> set[Decimal]:
-    """Every number in every answer to a question asked about CARE-MS I alone."""
-    said = "\n".join(text for where, text in every_answer(knowledge_url) if where.endswith("/ care-ms-i"))
+    """Every number in every answer to a question asked about CARE-MS I alone, and in "how sure is
+    this?" after one (the short answer leaves the intervals to it)."""
+    said = "\n".join(
+        text for where, text in every_answer(knowledge_url) if where.endswith(("/ care-ms-i", "in care-ms-i"))
+    )
     return {Decimal(number) for number in NUMBER.findall(said)}
 
 
@@ -98,7 +103,10 @@ def test_a_trial_is_found_by_its_name_or_its_people_and_never_by_a_near_spelling
 # Scoped questions get that trial's figures.
 def test_a_question_naming_care_ms_i_gets_care_ms_i_figures_and_no_others(use_store) -> None:
     sent, slots = ask("ask_relapse", "how many people relapsed in CARE-MS I?", [CARE_MS_I])
-    assert sent[0].startswith("In the CARE-MS I trial, about 22 in every 100 people on alemtuzumab 12 mg")
+    assert re.match(
+        r"In the CARE-MS I trial, here is how many people [^.]*\. On alemtuzumab 12 mg[^,]*, it was about 22 in every 100",
+        sent[0],
+    )
     assert "about 40 in every 100" in sent[0]
     assert not any("35" in text or "CARE-MS II trial" in text.split("Safety note")[0] for text in sent[:1])
     assert "The CARE-MS I paper by Cohen" in sent[-1]
@@ -114,24 +122,30 @@ def test_the_people_in_a_trial_scope_a_question_even_without_an_entity(use_store
 
 def test_a_question_naming_no_trial_is_answered_for_care_ms_ii_and_says_so(use_store) -> None:
     sent, slots = ask("ask_relapse", "how many people relapsed on alemtuzumab?", [ALEMTUZUMAB])
-    assert sent[0].startswith("In the CARE-MS II trial, about 35 in every 100")
-    note = next(text for text in sent if text.startswith("This answer is about the CARE-MS II trial."))
-    assert "CARE-MS I included people with relapsing-remitting MS. None of them had taken" in note
-    assert '"and in CARE-MS I?"' in note and '"in both trials?"' in note
+    assert re.match(
+        r"In the CARE-MS II trial, here is how many people [^.]*\. On [^,]+, it was about 35 in every 100",
+        sent[0],
+    )
+    terminal = texts(
+        asked_on("cmdline", "ask_relapse", "how many people relapsed on alemtuzumab?", [ALEMTUZUMAB])
+    )
+    assert '"and in CARE-MS I?"' in terminal[-1] and '"in both trials?"' in terminal[-1]
     assert slots["trial"] == ["care-ms-ii"]
 
 
 def test_the_next_question_stays_with_the_trial_the_conversation_is_about(use_store) -> None:
     sent, slots = ask("ask_disability", "and disability?", [DISABILITY], {"trial": ["care-ms-i"]})
     assert sent[0].startswith("In the CARE-MS I trial")
-    assert not any(text.startswith("This answer is about") for text in sent)
     assert slots["trial"] == ["care-ms-i"]
 
 
 def test_a_follow_up_naming_only_a_trial_answers_the_same_question_for_it(use_store) -> None:
     sent, _ = ask("inform_trial", "and in CARE-MS I?", [CARE_MS_I], {"topic": "relapse_free"})
-    assert sent[0].startswith("In the CARE-MS I trial, about 78 in every 100 people on alemtuzumab 12 mg")
-    assert "That is 77.6%." in sent[0]
+    assert re.match(
+        r"In the CARE-MS I trial, here is how many people [^.]*\. On alemtuzumab 12 mg[^,]*, it was about 78 in every 100",
+        sent[0],
+    )
+    assert "(77.6%)" in sent[0]
 
 
 def test_the_other_trial_is_the_one_not_talked_about_yet(use_store) -> None:
@@ -163,15 +177,18 @@ def test_did_alemtuzumab_reduce_disability_in_people_new_to_treatment(use_store)
     )
     said = sent[0]
     assert said.startswith(
-        "In the CARE-MS I trial, there was no clear difference in disability getting worse for 6 months "
-        "between alemtuzumab 12 mg and interferon beta-1a."
+        "In the CARE-MS I trial, there was no clear difference between the groups in disability getting "
+        "worse for 6 months. It could be down to chance."
     )
-    assert "hazard ratio 0.70, 95% confidence interval 0.40 to 1.23" in said
-    assert "could really be lower, about the same, or higher" in said
-    assert "could be down to chance (p=0.22)" in said
-    assert "did not show that alemtuzumab 12 mg was better or worse than interferon beta-1a" in said
+    how_sure = ask("ask_chance", "how sure is this?", [], {"topic": "disability", "trial": ["care-ms-i"]})[0][
+        1
+    ]
+    assert "hazard ratio 0.70, 95% confidence interval 0.40 to 1.23" in how_sure
+    assert "could really be lower, about the same, or higher" in how_sure
+    assert "could be down to chance (p=0.22)" in how_sure
+    assert "did not show that alemtuzumab 12 mg was better or worse than interferon beta-1a" in how_sure
     for claim in ("improvement", "reduced", "% lower", "unlikely to be down to chance"):
-        assert claim not in said
+        assert claim not in said and claim not in how_sure
 
 
 @pytest.mark.parametrize("trial_key", ["care-ms-i", "care-ms-ii"])
@@ -185,11 +202,12 @@ def test_each_trial_s_disability_verdict_follows_its_stored_interval_and_p_value
     comparison = endpoint.comparisons[0]
     interval_excludes_no_difference = comparison.ci_upper < 1 or comparison.ci_lower > 1
     said = ask("ask_disability", "disability?", [], {"trial": [trial_key]})[0][0]
+    how_sure = ask("ask_chance", "how sure is this?", [], {"topic": "disability", "trial": [trial_key]})[0][1]
 
     assert is_significant(comparison) is interval_excludes_no_difference
     assert ("unlikely to be down to chance" in said) is interval_excludes_no_difference
     assert ("no clear difference" in said) is not interval_excludes_no_difference
-    assert ("improvement" in said) is interval_excludes_no_difference
+    assert ("improvement" in how_sure) is interval_excludes_no_difference
 
 
 def test_changing_the_stored_figures_changes_the_verdict_and_nothing_else_is_needed(
@@ -213,10 +231,19 @@ def test_changing_the_stored_figures_changes_the_verdict_and_nothing_else_is_nee
         trials = {trial.key: trial for trial in store.trials()}
         care_ms_i = " ".join(compose_answer(store, "disability", trials=[trials["care-ms-i"]]) or [])
         care_ms_ii = " ".join(compose_answer(store, "disability", trials=[trials["care-ms-ii"]]) or [])
-    assert "unlikely to be down to chance (p=0.03)" in care_ms_i and "no clear difference" not in care_ms_i
-    assert "In the CARE-MS II trial, there was no clear difference in disability getting worse" in care_ms_ii
-    assert "could be down to chance (p=0.09)" in care_ms_ii
-    assert "improvement" not in care_ms_ii and "42% difference is a relative figure" in care_ms_ii
+        how_sure = {
+            key: " ".join(explain_last_answer(store, trials[key], "disability", None, CHANCE) or [])
+            for key in trials
+        }
+    assert "unlikely to be down to chance" in care_ms_i and "no clear difference" not in care_ms_i
+    assert "unlikely to be down to chance (p=0.03)" in how_sure["care-ms-i"]
+    assert (
+        "In the CARE-MS II trial, there was no clear difference between the groups in disability"
+        in care_ms_ii
+    )
+    assert "could be down to chance (p=0.09)" in how_sure["care-ms-ii"]
+    assert "improvement" not in how_sure["care-ms-ii"]
+    assert "42% difference is a relative figure" in how_sure["care-ms-ii"]
 
 
 # Both trials side by side.
@@ -245,8 +272,8 @@ def test_how_did_alemtuzumab_do_in_both_trials_puts_them_side_by_side(use_store)
     assert any(text.startswith("The CARE-MS I researchers concluded this.") for text in sent)
     assert COMPARE_WITHIN_TRIALS in sent
     caveat = next(text for text in sent if text.startswith("Safety note"))
-    assert "In the CARE-MS II trial, about 90 in every 100 people on alemtuzumab 12 mg" in caveat
-    assert "Cohen" in sent[-1] and "Coles" in sent[-1]
+    assert "in the CARE-MS II trial, on alemtuzumab 12 mg, about 90 in 100" in caveat
+    assert "Cohen" in source_line(sent) and "Coles" in source_line(sent)
     assert slots["trial"] == ["care-ms-ii", "care-ms-i"]
 
 
@@ -269,8 +296,8 @@ def test_a_topic_one_trial_did_not_measure_says_so_beside_the_other(use_store) -
 def test_the_safety_note_under_care_ms_i_names_the_trial_its_figures_come_from(use_store) -> None:
     sent, _ = ask("ask_relapse_rate", "relapse rate in CARE-MS I", [CARE_MS_I])
     caveat = next(text for text in sent if text.startswith("Safety note"))
-    assert "In the CARE-MS II trial, about 90 in every 100 people on alemtuzumab 12 mg" in caveat
-    assert "every month, until 48 months" in caveat
+    assert "in the CARE-MS II trial, on alemtuzumab 12 mg, about 90 in 100" in caveat
+    assert "every month, for 48 months" in caveat
 
 
 def test_advice_for_someone_new_to_treatment_gives_care_ms_i_facts(use_store) -> None:
@@ -326,12 +353,11 @@ def test_a_third_trial_is_answered_from_its_file_alone(
     monkeypatch.setenv(DB_URL_VARIABLE, url)
 
     scoped, _ = ask("ask_relapse_rate", "relapse rate in the invented study?")
-    assert scoped[0].startswith(
-        "In the INVENTED trial, on alemtuzumab 12 mg, people had 0.33 relapses a year"
+    assert scoped[0].startswith("In the INVENTED trial, people on alemtuzumab 12 mg had 0.33 relapses a year")
+    unscoped = texts(asked_on("cmdline", "ask_relapse_rate", "what was the relapse rate?"))
+    assert (
+        '"and in CARE-MS I?", "and in INVENTED?"' in unscoped[-1] and '"in all the trials?"' in unscoped[-1]
     )
-    unscoped, _ = ask("ask_relapse_rate", "what was the relapse rate?")
-    note = next(text for text in unscoped if text.startswith("This answer is about the CARE-MS II trial."))
-    assert "CARE-MS I and INVENTED too" in note and '"in all the trials?"' in note
     side_by_side, _ = ask("ask_relapse_rate", "relapse rate in all the trials")
     table = next(text for text in side_by_side if text.startswith("Annualised relapse rate."))
     assert [line.split(":")[0] for line in table.splitlines()[1:]] == [
@@ -349,11 +375,14 @@ def asked_on(channel: str, intent: str, text: str, entities=None) -> list[dict]:
 def test_an_answer_for_the_default_trial_offers_the_other_trial_and_both_as_quick_replies(use_store) -> None:
     sent = asked_on("socketio", "ask_relapse", "how many relapsed?")
     assert [message.get("buttons") for message in sent[:-1]] == [[]] * (len(sent) - 1)
-    assert sent[-1]["text"].startswith("Sources: ")
+    assert source_line(texts(sent))
     assert sent[-1]["buttons"] == [
-        {"title": "What happened after the trial", "payload": "/ask_long_term"},
+        {"title": "How sure is this?", "payload": "/ask_chance"},
+        {"title": "The risks in full", "payload": "/ask_side_effects"},
         {"title": "In CARE-MS I", "payload": '/inform_trial{"trial": "care-ms-i"}'},
         {"title": "Both trials side by side", "payload": '/inform_trial{"trial": "both"}'},
+        {"title": "What happened after the trial", "payload": "/ask_long_term"},
+        {"title": "Sources", "payload": "/ask_source"},
     ]
 
 

@@ -4,6 +4,8 @@ deciding the trial. Each answer comes from the store with its caveat and source.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from actions.actions import ActionAnswerQuestion
@@ -28,7 +30,7 @@ def entity(kind: str, value: str, text: str, words: str) -> dict:
 
 
 def has_caveat_and_source(said: str) -> bool:
-    return "Safety note:" in said and "autoimmunity" in said and "\nSource" in said
+    return "Safety note:" in said and "autoimmune" in said and "\nSource" in said
 
 
 def test_what_are_the_side_effects_gives_every_risk_the_store_holds(use_store) -> None:
@@ -56,7 +58,7 @@ def test_does_it_work_gives_each_main_result_with_its_verdict_the_caveat_and_the
 def test_the_results_of_care_ms_i_say_its_disability_result_is_no_clear_difference(use_store) -> None:
     said = ask("ask_results", "what did care-ms i find", [CARE_MS_I])
     assert "(22%)" in said and "(40%)" in said
-    assert "No clear difference: it could be down to chance" in said and "(35%)" not in said
+    assert "The difference could be down to chance." in said and "(35%)" not in said
 
 
 def test_can_it_cure_ms_says_honestly_that_the_trials_did_not_test_a_cure(use_store) -> None:
@@ -104,7 +106,7 @@ def test_could_it_be_chance_gives_that_result_s_own_interval_and_verdict(use_sto
     text = "what was the hazard ratio in CARE-MS I?"
     said = ask("ask_chance", text, [entity("trial", "care-ms-i", text, "CARE-MS I")])
     assert "hazard ratio 0.70, 95% confidence interval 0.40 to 1.23" in said
-    assert "No clear difference" in said and "0.58" not in said
+    assert "there was no clear difference" in said and "0.58" not in said
 
 
 def test_how_many_did_not_relapse_gives_the_relapse_free_figures(use_store) -> None:
@@ -120,14 +122,17 @@ def test_a_correction_answers_for_the_treatment_meant_not_the_one_set_aside(use_
         entity("treatment", "interferon beta-1a", text, "interferon"),
     ]
     said = ask("inform_treatment", text, entities, {"topic": "relapse", "treatment": "interferon beta-1a"})
-    assert said.index("on alemtuzumab 12 mg had at least one relapse") < said.index("interferon beta-1a")
+    assert said.index("On alemtuzumab 12 mg, it was about 35 in every 100") < said.index("interferon beta-1a")
 
 
 def test_not_the_one_named_means_the_other_medicine(use_store) -> None:
     text = "not the injections"
     said = ask("inform_treatment", text, [entity("treatment", "interferon beta-1a", text, "the injections")],
                {"topic": "relapse", "treatment": "interferon beta-1a"})  # fmt: skip
-    assert said.startswith("In the CARE-MS II trial, about 35 in every 100 people on alemtuzumab")
+    assert re.match(
+        r"In the CARE-MS II trial, here is how many people [^.]*\. On alemtuzumab[^,]*, it was about 35 in every 100",
+        said,
+    )
 
 
 @pytest.mark.parametrize(
@@ -197,7 +202,8 @@ def test_asked_for_a_dose_the_assistant_declines_and_gives_no_schedule(use_store
 
 def test_could_it_be_chance_says_so_when_the_sources_test_no_chance_for_that_figure(use_store) -> None:
     said = ask("ask_chance", "could that be chance?", slots={"topic": "relapse"})
-    assert "(35%)" in said and "My sources give no test of chance for these figures" in said
+    assert "That is 35%, or 147 of 426 people." in said
+    assert "My sources give no test of chance for these figures" in said
     assert "unlikely to be down to chance" not in said
 
 
@@ -226,11 +232,13 @@ def test_a_second_question_that_is_not_a_topic_is_left_to_its_own_turn(use_store
     assert {"event": "slot", "timestamp": None, "name": "topic", "value": "relapse"} in events
 
 
-def test_two_answers_in_one_reply_say_a_shared_note_once(use_store) -> None:
-    tracker = tracker_from("ask_participants", "how many took part and how were the groups chosen?")
-    tracker.latest_message["also_asked"] = [{"intent": "ask_allocation", "start": 19, "confidence": 0.8}]
+def test_two_answers_in_one_reply_each_keep_their_source_and_repeat_nothing(use_store) -> None:
+    tracker = tracker_from("ask_relapse", "how many relapsed and how many got infections?")
+    tracker.latest_message["also_asked"] = [{"intent": "ask_infections", "start": 24, "confidence": 0.8}]
     said = texts(run_action(ActionAnswerQuestion(), tracker)[0])
-    assert len(said) == len(set(said)) and sum("I can tell you about CARE-MS I too" in t for t in said) == 1
+    assert len(said) == len(set(said))
+    assert "at least one relapse" in said[0] and any("mild to moderate infection" in t for t in said[2:])
+    assert sum("\nSource" in t for t in said) == 2
 
 
 def test_the_person_s_own_medicine_in_their_story_is_not_taken_for_the_question(use_store) -> None:
@@ -240,7 +248,10 @@ def test_the_person_s_own_medicine_in_their_story_is_not_taken_for_the_question(
         entity("treatment", "alemtuzumab", text, "lemtrada"),
     ]
     said = ask("ask_relapse", text, entities)
-    assert said.startswith("In the CARE-MS II trial, about 35 in every 100 people on alemtuzumab")
+    assert re.match(
+        r"In the CARE-MS II trial, here is how many people [^.]*\. On alemtuzumab[^,]*, it was about 35 in every 100",
+        said,
+    )
     assert "no glatiramer acetate group" not in said
 
 
