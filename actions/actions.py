@@ -38,6 +38,7 @@ from actions.fallback import ActionAskToRephrase
 from actions.long_term import answers_later, compose_long_term, offers_follow_up
 from actions.models import Trial
 from actions.phrasing import capitalised
+from actions.pictures import PICTURE, in_words, pictures_for
 from actions.scope import ALL_TRIALS
 from actions.scope import SLOT as TRIAL_SLOT
 from actions.store import KnowledgeStore, read_store
@@ -93,7 +94,9 @@ class ActionAnswerQuestion(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        def answer(store: KnowledgeStore) -> tuple[Asked, list[str] | None, list[str], list[Offer], bool]:
+        def answer(
+            store: KnowledgeStore,
+        ) -> tuple[Asked, list[str] | None, list[str], list[Offer], bool, list[dict]]:
             asked = what_was_asked(store, tracker)
             later = [topic for topic in asked.topics if asked.after_the_trial and answers_later(topic)]
             messages: list[str] | None = None
@@ -108,14 +111,19 @@ class ActionAnswerQuestion(Action):
                     messages = list(dict.fromkeys([*(messages or []), *said]))
             trials = trials_answered(store, asked.topic or "", asked.trials)
             offers: list[Offer] = []
+            pictures = []
+            if messages and asked.wants == FACTS:
+                for topic in asked.topics:
+                    if topic not in later:
+                        pictures += pictures_for(store, topic, asked.treatment, asked.text, asked.trials)
             if messages:
                 benefits = not later and asked.wants == FACTS and about_benefits(store, trials, asked.topics)
                 after = not later and offers_follow_up(store, trials, asked.topics)
                 offers = offers_under(store, asked, asked.trials, benefits, after)
-            return asked, messages, [trial.key for trial in trials], offers, bool(later)
+            return asked, messages, [trial.key for trial in trials], offers, bool(later), pictures
 
         try:
-            asked, messages, trial_keys, offers, after_the_trial = await read_store(answer)
+            asked, messages, trial_keys, offers, after_the_trial, pictures = await read_store(answer)
         except StoreUnavailable:
             logger.exception("Could not answer from the knowledge store")
             dispatcher.utter_message(response=STORE_UNAVAILABLE)
@@ -128,13 +136,20 @@ class ActionAnswerQuestion(Action):
             dispatcher.utter_message(text=no_knowledge(asked.topic))
             return [SlotSet("topic", None)]
         buttons = [offer.button for offer in offers]
-        if tracker.get_latest_input_channel() == TERMINAL_CHANNEL and offers:
-            # No buttons in the terminal (see topics.offer_topics): the same choices, in words,
-            # end the last message.
-            messages = [*messages[:-1], f"{messages[-1]}\n{offers_in_words(offers)}"]
-            buttons = []
+        if tracker.get_latest_input_channel() == TERMINAL_CHANNEL:
+            # No buttons or pictures in the terminal (see topics.offer_topics): the pictures as
+            # text tables under the first message, and the same choices in words at the end.
+            if pictures:
+                messages = [f"{messages[0]}\n\n{in_words(pictures)}", *messages[1:]]
+            if offers:
+                messages = [*messages[:-1], f"{messages[-1]}\n{offers_in_words(offers)}"]
+            buttons, pictures = [], []
         for index, text in enumerate(messages, start=1):
             dispatcher.utter_message(text=text, buttons=buttons if index == len(messages) else None)
+            if index == 1:
+                # Under the figures they draw, before the safety note.
+                for picture in pictures:
+                    dispatcher.utter_message(json_message={PICTURE: picture})
         return [
             SlotSet("topic", asked.topics[-1]),
             SlotSet("treatment", asked.treatment.name if asked.treatment else None),

@@ -259,7 +259,7 @@ def _outcome(store: KnowledgeStore, trial: Trial, topic: str, treatment: Treatme
     if benefit:
         # Short first: the main result in brief. The interval, the other ways of counting, the
         # relative figure and any other measure on the topic are behind "How sure is this?".
-        for endpoint in [e for e in endpoints if e.is_primary] or endpoints[:1]:
+        for endpoint in brief_endpoints(endpoints):
             _say_endpoint_briefly(reply, trial, endpoint, treatment)
     for endpoint in [] if benefit else endpoints:
         say_endpoint(reply, trial, endpoint, treatment)
@@ -279,6 +279,11 @@ def _outcome(store: KnowledgeStore, trial: Trial, topic: str, treatment: Treatme
                 reply.say(guidance.text, guidance)
     reply.say(TALK_TO_YOUR_TEAM)
     return reply
+
+
+def brief_endpoints(endpoints: list[Endpoint]) -> list[Endpoint]:
+    """The endpoints a short answer on a benefit gives: its primary ones, else the first."""
+    return [e for e in endpoints if e.is_primary] or endpoints[:1]
 
 
 def _say_endpoint_briefly(
@@ -349,7 +354,7 @@ def say_caveat(reply: Reply, store: KnowledgeStore, trial: Trial, name_the_trial
     experimental = experimental_treatment(trial)
     if experimental is None:
         return
-    measured = _trial_with_safety_figures(store, trial)
+    measured = safety_figures_from(store, trial)
     sentences = ["Safety note:"]
     rows: list[object] = []
     figures: list[str] = []
@@ -397,7 +402,7 @@ def _safety_sentences(endpoint: Endpoint, ordered: list[Result]) -> list[str]:
     ]
 
 
-def _trial_with_safety_figures(store: KnowledgeStore, trial: Trial) -> Trial:
+def safety_figures_from(store: KnowledgeStore, trial: Trial) -> Trial:
     """`trial` if it has figures for the safety note, else the first trial that has (else `trial`)."""
     candidates = [trial, *(other for other in store.trials() if other is not trial)]
     return next(
@@ -611,7 +616,7 @@ def _risks_overview(store: KnowledgeStore, trial: Trial, treatment: Treatment | 
     if experimental is None:
         reply.say(TALK_TO_YOUR_TEAM)
         return reply
-    measured = _trial_with_safety_figures(store, trial)
+    measured = safety_figures_from(store, trial)
     # Three paragraphs: the drip (its figures, then what to watch for after it), the other risks
     # (infections, then autoimmunity), and the checks.
     drip = [f"Here are the side effects of {experimental.name}. The figures are from {measured.name}."]

@@ -37,6 +37,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from connectors.endpoints import redis_lock_store
 from connectors.gate import through_the_gate
+from connectors.pictures import picture_of, slack_blocks
 
 logger = logging.getLogger(__name__)
 SLACK_API = "https://slack.com/api/"
@@ -146,6 +147,17 @@ class SlackBotAt(SlackBot):
     ) -> None:
         super().__init__(token, slack_channel, thread_id, proxy)
         self.client = AsyncWebClient(token, proxy=proxy, base_url=api_base_url)
+
+    async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any) -> None:
+        """A picture of a result as Block Kit, its text alternative as the message's text."""
+        picture = picture_of(json_message)
+        if picture is None:
+            await super().send_custom_json(recipient_id, json_message, **kwargs)
+            return
+        channel = self.slack_channel or recipient_id
+        await self._post_message(
+            channel=channel, as_user=True, text=picture["alt"], blocks=slack_blocks(picture)
+        )
 
 
 class SlackInput(RasaSlackInput):

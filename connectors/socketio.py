@@ -41,6 +41,7 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
 from connectors.gate import Gate, Outcome, Refused, message_text
+from connectors.pictures import PICTURE, picture_of
 
 logger = logging.getLogger(__name__)
 
@@ -105,6 +106,18 @@ def client_address(environ: Dict[str, Any]) -> str | None:
     return (request.remote_addr or request.ip) if request is not None else None
 
 
+class PictureSocketIOOutput(SocketIOOutput):
+    """Rasa's socket.io output, sending a picture of a result to the page as `{"picture": ...}`
+    (Rasa's own passes a custom payload's keys to `emit` as keyword arguments)."""
+
+    async def send_custom_json(self, recipient_id: str, json_message: Dict[str, Any], **kwargs: Any) -> None:
+        picture = picture_of(json_message)
+        if picture is None:
+            await super().send_custom_json(recipient_id, json_message, **kwargs)
+            return
+        await self._send_message(recipient_id, {PICTURE: picture})
+
+
 class SocketIOInput(RasaSocketIOInput):
     """Rasa's socket.io input channel, with server-issued conversations bound to their sockets."""
 
@@ -167,7 +180,7 @@ class SocketIOInput(RasaSocketIOInput):
                 logger.warning("A socket sent a message with no text: ignored")
                 return
             gate = Gate.of(app_of[sid])
-            output = SocketIOOutput(sio, self.bot_message_evt)
+            output = PictureSocketIOOutput(sio, self.bot_message_evt)
             environ = sio.get_environ(sid, namespace=namespace) or {}
             outcome = await gate.handle(
                 on_new_message, text, output, conversation, self.name(), None, client_address(environ)
@@ -180,7 +193,7 @@ class SocketIOInput(RasaSocketIOInput):
             conversation = conversation_of.get(sid)
             if conversation is None:
                 return
-            output = SocketIOOutput(sio, self.bot_message_evt)
+            output = PictureSocketIOOutput(sio, self.bot_message_evt)
             if await Gate.of(app_of[sid]).delete_on_request(conversation, output):
                 await self._forget(sio, conversation, namespace, conversation_of)
 

@@ -40,6 +40,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 
 from connectors.gate import MAX_CHARACTERS_SCANNED, through_the_gate
+from connectors.pictures import as_text, picture_of
 from connectors.processor import OPENING_PAYLOAD
 from safety.red_flags import red_flag_checker
 
@@ -72,6 +73,14 @@ class TelegramOutputAt(TelegramOutput):
         )
         Bot.__init__(self, access_token, server=server)
         self._me: User | None = None
+
+    async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any) -> None:
+        """A picture of a result as its text table (Telegram draws nothing it is sent as data)."""
+        picture = picture_of(json_message)
+        if picture is None:
+            await super().send_custom_json(recipient_id, json_message, **kwargs)
+            return
+        await self.send_text_message(recipient_id, as_text(picture))
 
     async def get_me(self) -> User:
         """The bot's own account, asked of the Bot API once. Rasa's webhook handler asks for it

@@ -87,6 +87,19 @@ class FakeChatApis:
         posted = self.parameters("chat.postMessage")
         return [call.get("text", "") for call in posted if call.get("channel") == channel]
 
+    def slack_posts_to(self, channel: str) -> list[dict]:
+        """Every chat.postMessage to one Slack channel as sent, blocks and all (Slack's client
+        sends JSON)."""
+        posts = []
+        for body in self._bodies("chat.postMessage"):
+            try:
+                post = json.loads(body)
+            except ValueError:
+                continue
+            if isinstance(post, dict) and post.get("channel") == channel:
+                posts.append(post)
+        return posts
+
     @property
     def telegram_secret_token(self) -> str | None:
         """The secret_token of the last setWebhook: what Telegram would send with every update."""

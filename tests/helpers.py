@@ -98,7 +98,7 @@ def every_answer(knowledge_url: str) -> list[tuple[str, str]]:
     every glossary word, the opening notice, and the fixed messages."""
     from sqlalchemy import select
 
-    from actions import advice, answers, explain, fallback, long_term, session
+    from actions import advice, answers, explain, fallback, long_term, pictures, session
     from actions.asked import CHANCE, EXPLANATION, JUDGEMENT
     from actions.explain import explain_last_answer
     from actions.models import OtherTrial, Treatment
@@ -118,6 +118,9 @@ def every_answer(knowledge_url: str) -> list[tuple[str, str]]:
                     where = f"{topic} / {treatment.key if treatment else 'any treatment'} / {asked}"
                     said = answers.compose_answer(store, topic, treatment, trials=scope) or []
                     found.extend((where, text) for text in said)
+                    for picture in pictures.pictures_for(store, topic, treatment, trials=scope):
+                        found.append((f"{where} / picture", picture["alt"]))
+                        found.append((f"{where} / picture as text", picture["table"]))
                     for wants in (JUDGEMENT, EXPLANATION, CHANCE):
                         for trial in trials:
                             said = explain_last_answer(store, trial, topic, treatment, wants) or []
@@ -165,6 +168,30 @@ def every_answer(knowledge_url: str) -> list[tuple[str, str]]:
     }
     for module, names in fixed.items():
         found.extend((f"{module}.{name}", getattr(modules[module], name)) for name in names)
+    return found
+
+
+def every_picture(knowledge_url: str) -> list[tuple[str, dict]]:
+    """Every picture the actions can send: for every topic and treatment (and none), asked of no
+    trial in particular, of each trial and of all of them."""
+    from sqlalchemy import select
+
+    from actions import answers, pictures
+    from actions.models import Treatment
+    from actions.store import KnowledgeStore
+
+    found: list[tuple[str, dict]] = []
+    with KnowledgeStore.open(knowledge_url) as store:
+        trials = store.trials()
+        treatments = [None, *store.session.execute(select(Treatment).order_by(Treatment.key)).scalars()]
+        topics = set(answers.DESIGN_COMPOSERS).union(*(store.topics(trial) for trial in trials))
+        for topic, treatment in itertools.product(sorted(topics), treatments):
+            for scope in [[], *([trial] for trial in trials), trials]:
+                asked = "+".join(trial.key for trial in scope) or "no trial named"
+                where = f"{topic} / {treatment.key if treatment else 'any treatment'} / {asked}"
+                found.extend(
+                    (where, drawn) for drawn in pictures.pictures_for(store, topic, treatment, trials=scope)
+                )
     return found
 
 

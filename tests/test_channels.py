@@ -86,6 +86,26 @@ def test_a_signed_slack_event_gets_the_answer_posted_to_chat_post_message(slack,
     assert any("51%" in text for text in fake_chat_apis.posted("chat.postMessage")[before:])
 
 
+def test_a_slack_answer_shows_its_picture_as_block_kit_fields_with_the_figures_as_its_text(
+    slack, fake_chat_apis
+) -> None:
+    body = slack_event(QUESTION, "Ev-picture", channel="D-picture")
+    status, _ = post(slack, body, slack_headers(body))
+    assert status == 200
+    assert wait_for(
+        lambda: any("blocks" in p for p in fake_chat_apis.slack_posts_to("D-picture")), WAIT_SECONDS
+    )
+    (picture,) = [p for p in fake_chat_apis.slack_posts_to("D-picture") if "blocks" in p]
+    blocks = picture["blocks"]
+    assert blocks[0]["text"]["text"] == "Had at least one relapse over the 2 years"
+    fields = [field["text"] for block in blocks for field in block.get("fields", [])]
+    assert fields == ["*alemtuzumab 12 mg*\n35 in 100 (35%)", "*interferon beta-1a*\n51 in 100 (51%)"]
+    assert "On alemtuzumab 12 mg, 35 in 100 had at least one relapse" in picture["text"]
+    texts = [p.get("text", "") for p in fake_chat_apis.slack_posts_to("D-picture")]
+    drawn = texts.index(picture["text"])
+    assert "(35%)" in texts[drawn - 1] and texts[drawn + 1].startswith("Safety note:"), texts
+
+
 def test_a_badly_signed_slack_event_gets_401_and_nothing_is_processed(slack, fake_chat_apis) -> None:
     # Its own channel: another test's answers may still be arriving in theirs.
     body = slack_event("how many people had infections?", "Ev-forged", channel="D-forged")
@@ -101,7 +121,7 @@ def test_a_slack_retry_does_not_produce_a_second_answer(slack, fake_chat_apis) -
     status, _ = post(slack, body, slack_headers(body))
     assert status == 200
     assert wait_for(
-        lambda: any(t.startswith("Source") for t in fake_chat_apis.slack_messages_to("D-retried")),
+        lambda: any("\nSource" in t for t in fake_chat_apis.slack_messages_to("D-retried")),
         WAIT_SECONDS,
     )
     answer = fake_chat_apis.slack_messages_to("D-retried")
@@ -248,6 +268,19 @@ def test_a_telegram_update_gets_the_answer_through_send_message(
     assert wait_for(
         lambda: any(ANSWER in text for text in fake_chat_apis.posted("sendMessage")[before:]), WAIT_SECONDS
     )
+
+
+def test_a_telegram_answer_shows_its_picture_as_a_text_table(telegram, from_telegram, fake_chat_apis) -> None:
+    status, _ = post(telegram, telegram_update(QUESTION, 7, chat_id=4747), from_telegram)
+    assert status == 200
+    assert wait_for(lambda: any("●" in t for t in fake_chat_apis.telegram_messages_to(4747)), WAIT_SECONDS)
+    (table,) = [t for t in fake_chat_apis.telegram_messages_to(4747) if "●" in t]
+    lines = table.splitlines()
+    assert (
+        lines[0] == "CARE-MS II: out of every 100 people, how many had at least one relapse over the 2 years"
+    )
+    assert lines[1].endswith(" 35 on alemtuzumab 12 mg") and lines[1].count("●") == 7
+    assert lines[2].endswith(" 51 on interferon beta-1a") and lines[2].count("●") == 10
 
 
 @pytest.mark.parametrize(

@@ -27,7 +27,7 @@ from actions.models import Base, Comparison, Endpoint, FollowUpResult, Result, T
 from actions.store import KnowledgeStore
 from connectors.conversations import retention_days
 from connectors.responses import emergency_contact, fixed_replies
-from tests.helpers import PROJECT_ROOT
+from tests.helpers import PROJECT_ROOT, every_picture
 from tests.stories import plain_text, test_conversations
 
 NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![A-Za-z])")  # "beta-1a", "CD52" are names
@@ -108,6 +108,33 @@ def test_every_number_in_every_answer_an_action_can_give_is_in_the_store(
     sent = [text for _, text in every_answer_from_sqlite]
     assert len(sent) > 100
     assert ungrounded(sent, stored_numbers) == []
+
+
+def numbers_of(payload: object) -> list[Decimal]:
+    """Every number in a picture's payload: its numeric values and the numbers in its words."""
+    if isinstance(payload, dict):
+        return [n for value in payload.values() for n in numbers_of(value)]
+    if isinstance(payload, list):
+        return [n for value in payload for n in numbers_of(value)]
+    if isinstance(payload, (int, float)) and not isinstance(payload, bool):
+        return [as_number(abs(payload))]
+    return numbers_in(payload) if isinstance(payload, str) else []
+
+
+def test_every_number_in_every_picture_an_action_can_send_is_in_the_store(
+    knowledge_url: str, stored_numbers: set[Decimal]
+) -> None:
+    pictures = every_picture(knowledge_url)
+    assert len(pictures) > 20
+    made_up = [
+        (where, n) for where, picture in pictures for n in numbers_of(picture) if n not in stored_numbers
+    ]
+    assert made_up == []
+
+
+def test_the_picture_check_catches_a_made_up_number(stored_numbers: set[Decimal]) -> None:
+    picture = {"groups": [{"name": "alemtuzumab 12 mg", "people": 37, "percent": "37"}], "per": 100}
+    assert [n for n in numbers_of(picture) if n not in stored_numbers] == [Decimal(37), Decimal(37)]
 
 
 def test_every_number_the_bot_says_in_the_test_conversations_is_in_the_store(

@@ -88,7 +88,8 @@ def page(browser: Browser, widget_url: str) -> Iterator[Page]:
 
 
 def bot_messages(page: Page):
-    return page.locator("#transcript .message.bot")
+    """The assistant's text messages (its pictures are tested on their own)."""
+    return page.locator("#transcript .message.bot:not(.picture-message)")
 
 
 def ask(page: Page, question: str) -> None:
@@ -109,7 +110,7 @@ def test_a_typed_question_gets_its_figures_and_the_source(page: Page) -> None:
     expect(page.locator("#transcript .message.user").last).to_have_text(f"You said: {QUESTION}")
     expect(bot_messages(page).filter(has_text="35%")).to_have_count(1, timeout=ANSWER_SECONDS)
     expect(bot_messages(page).filter(has_text="51%")).not_to_have_count(0)
-    expect(page.locator("#transcript .message.source").last).to_contain_text("Source")
+    expect(page.locator("#transcript .source-line").last).to_contain_text("Source")
 
 
 def test_a_quick_reply_button_asks_its_question(page: Page) -> None:
@@ -282,7 +283,7 @@ def test_an_accessibility_audit_finds_no_serious_problems(
     page.screenshot(path=str(RESULTS / f"widget-{screen}-opening.png"))
     violations = axe_violations(page, widget_url)
     ask(page, QUESTION)
-    expect(page.locator("#transcript .message.source")).to_have_count(1, timeout=ANSWER_SECONDS)
+    expect(page.locator("#transcript .source-line")).to_have_count(1, timeout=ANSWER_SECONDS)
     violations += axe_violations(page, widget_url)
 
     (RESULTS / f"axe-{screen}.json").write_text(json.dumps(violations, indent=2))
@@ -317,4 +318,155 @@ def test_the_widget_fits_a_phone_screen(browser: Browser, widget_url: str) -> No
         assert box["y"] + box["height"] <= PHONE["viewport"]["height"], f"{control} is below the screen"
     for target in page.locator("button:visible").all():  # big enough to tap
         assert target.bounding_box()["height"] >= 44, target.inner_text()
+    context.close()
+
+
+# Pictures of a result, drawn in the page from the figures the assistant sends.
+DISABILITY = "did disability get worse on lemtrada?"
+COMPARE = "is lemtrada better than rebif?"
+NO_CLEAR_DIFFERENCE = "Did alemtuzumab reduce disability in people new to treatment?"
+
+
+def last_icon_array(page: Page):
+    array = page.locator("#transcript .icon-array").last
+    expect(array).to_be_visible(timeout=ANSWER_SECONDS)
+    return array
+
+
+def expect_people(array, groups: list[tuple[str, int]]) -> None:
+    """Each group's name, 100 people drawn, and how many of them are filled in."""
+    drawn = array.locator(".picture-group")
+    expect(drawn).to_have_count(len(groups))
+    for index, (name, people) in enumerate(groups):
+        group = drawn.nth(index)
+        expect(group.locator(".group-name")).to_have_text(name)
+        expect(group.locator(".person")).to_have_count(100)
+        expect(group.locator(".person.happened")).to_have_count(people)
+        expect(group.locator(".group-count")).to_contain_text(f"{people} in 100")
+
+
+def test_a_relapse_answer_draws_100_people_per_group_with_those_who_relapsed_filled_in(page: Page) -> None:
+    ask(page, QUESTION)
+    array = last_icon_array(page)
+    expect_people(array, [("alemtuzumab 12 mg", 35), ("interferon beta-1a", 51)])
+    expect(array.locator(".picture-title")).to_have_text(
+        "CARE-MS II: Had at least one relapse over the 2 years"
+    )
+    alternative = page.locator("#transcript .picture-alt").last
+    expect(alternative).to_contain_text("On alemtuzumab 12 mg, 35 in 100 had at least one relapse")
+    expect(alternative).to_contain_text("On interferon beta-1a, 51 in 100 had at least one relapse")
+    # Under the figures, before the safety note.
+    bubbles = page.locator("#transcript .message.bot")
+    last = bubbles.count() - 1
+    expect(bubbles.nth(last - 1)).to_have_class(re.compile("picture-message"))
+    expect(bubbles.nth(last - 2)).to_contain_text("(35%)")
+    expect(bubbles.nth(last)).to_contain_text("Safety note:")
+
+
+def test_a_disability_answer_draws_its_people_too(page: Page) -> None:
+    ask(page, DISABILITY)
+    expect_people(last_icon_array(page), [("alemtuzumab 12 mg", 13), ("interferon beta-1a", 20)])
+    expect(page.locator("#transcript .picture-alt").last).to_contain_text("13 in 100")
+
+
+def test_a_result_that_could_be_chance_is_drawn_and_labelled_as_no_clear_difference(page: Page) -> None:
+    ask(page, NO_CLEAR_DIFFERENCE)
+    array = last_icon_array(page)
+    expect(array).to_have_class(re.compile("no-clear-difference"))
+    expect_people(array, [("alemtuzumab 12 mg", 8), ("interferon beta-1a", 11)])
+    # Said before the people are drawn, inside the picture's frame.
+    expect(array.locator(":scope > p").first).to_have_text("No clear difference: it could be down to chance.")
+    fills = array.evaluate(
+        "a => [...a.querySelectorAll('.picture-group')].map("
+        "g => getComputedStyle(g.querySelector('.person.happened')).fill)"
+    )
+    assert len(set(fills)) == 1, "both groups in the same colour"
+
+
+def test_a_compare_question_gets_a_facts_box_of_benefits_and_harms_per_100_people(page: Page) -> None:
+    ask(page, COMPARE)
+    box = page.locator("#transcript .facts-box").last
+    expect(box).to_be_visible(timeout=ANSWER_SECONDS)
+    expect(box.locator("thead th")).to_have_text(
+        ["For every 100 people", "alemtuzumab 12 mg", "interferon beta-1a", "Could it be chance?"]
+    )
+    expect(box.locator(".facts-section th")).to_have_text(["Benefits", "Harms"])
+    relapsed = box.locator("tbody tr", has=page.locator("th", has_text="Had at least one relapse"))
+    expect(relapsed.locator(".facts-value")).to_have_text(["35", "51"])
+    drip = box.locator(
+        "tbody tr", has=page.locator("th", has_text="Had a mild to moderate reaction to the drip")
+    )
+    expect(drip.locator(".facts-value")).to_have_text(["90", "does not apply"])
+    alternative = page.locator("#transcript .picture-alt").last
+    expect(alternative).to_contain_text(
+        "Had at least one relapse over the 2 years: 35 on alemtuzumab 12 mg; 51"
+    )
+    expect(alternative).to_contain_text("Had a mild to moderate infection: 77 on alemtuzumab 12 mg; 66")
+
+
+def test_pictures_come_back_after_a_reload(page: Page) -> None:
+    ask(page, QUESTION)
+    last_icon_array(page)
+    page.reload()
+    expect_people(last_icon_array(page), [("alemtuzumab 12 mg", 35), ("interferon beta-1a", 51)])
+
+
+@pytest.mark.parametrize("screen", ["desktop", "phone"])
+def test_pictures_pass_an_accessibility_audit_and_are_saved_as_screenshots(
+    browser: Browser, widget_url: str, screen: str
+) -> None:
+    context = browser.new_context(**(PHONE if screen == "phone" else DESKTOP))
+    page = context.new_page()
+    page.goto(widget_url)
+    expect(page.locator(".quick-reply").first).to_be_visible(timeout=ANSWER_SECONDS)
+    ask(page, QUESTION)
+    array = last_icon_array(page)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    array.scroll_into_view_if_needed()
+    page.screenshot(path=str(RESULTS / f"picture-{screen}-icon-array.png"))
+    ask(page, COMPARE)
+    box = page.locator("#transcript .facts-box").last
+    expect(box).to_be_visible(timeout=ANSWER_SECONDS)
+    box.scroll_into_view_if_needed()
+    page.screenshot(path=str(RESULTS / f"picture-{screen}-facts-box.png"))
+    violations = axe_violations(page, widget_url)
+    (RESULTS / f"axe-pictures-{screen}.json").write_text(json.dumps(violations, indent=2))
+    context.close()
+    assert not violations, [(v["id"], v["impact"], v["help"], len(v["nodes"])) for v in violations]
+
+
+def test_at_200_percent_zoom_the_pictures_fit_without_sideways_scrolling(
+    browser: Browser, widget_url: str
+) -> None:
+    """A 1280-pixel screen at 200% zoom lays the page out in 640 CSS pixels."""
+    context = browser.new_context(viewport={"width": 640, "height": 400}, device_scale_factor=2)
+    page = context.new_page()
+    page.goto(widget_url)
+    ask(page, QUESTION)
+    array = last_icon_array(page)
+    ask(page, COMPARE)
+    expect(page.locator("#transcript .facts-box")).to_be_visible(timeout=ANSWER_SECONDS)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 640
+    box = array.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 640
+    for count in array.locator(".group-count").all():
+        assert float(count.evaluate("c => parseFloat(getComputedStyle(c).fontSize)")) >= 16
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(RESULTS / "picture-zoom-200.png"))
+    context.close()
+
+
+def test_in_high_contrast_mode_the_people_are_told_apart_by_fill_not_colour(
+    browser: Browser, widget_url: str
+) -> None:
+    context = browser.new_context(forced_colors="active", **DESKTOP)
+    page = context.new_page()
+    page.goto(widget_url)
+    ask(page, QUESTION)
+    group = last_icon_array(page).locator(".picture-group").first
+    happened = group.locator(".person.happened").first.evaluate("p => getComputedStyle(p).fill")
+    other = group.locator(".person:not(.happened)").first.evaluate("p => getComputedStyle(p).fill")
+    assert other == "none" and happened != "none", (happened, other)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(RESULTS / "picture-high-contrast.png"))
     context.close()

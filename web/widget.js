@@ -74,15 +74,202 @@
     return group;
   }
 
+  // Pictures of a result, drawn from the numbers the assistant sends (they come from its
+  // knowledge store): an icon array of 100 people per group, or a facts box of benefits and harms
+  // for every 100 people. Built with DOM calls and textContent only: nothing sent can run here.
+  var SVG = "http://www.w3.org/2000/svg";
+  var PER_ROW = 10;
+
+  function element(name, className, text) {
+    var node = document.createElement(name);
+    if (className) {
+      node.className = className;
+    }
+    if (text !== undefined) {
+      node.textContent = text;
+    }
+    return node;
+  }
+
+  function person(x, y, happened) {
+    // A head and shoulders; filled in for the people it happened to, an outline for the others,
+    // so the picture does not rely on colour alone.
+    var figure = document.createElementNS(SVG, "g");
+    figure.setAttribute("class", happened ? "person happened" : "person");
+    var head = document.createElementNS(SVG, "circle");
+    head.setAttribute("cx", x + 5);
+    head.setAttribute("cy", y + 2.6);
+    head.setAttribute("r", 1.9);
+    var body = document.createElementNS(SVG, "path");
+    body.setAttribute("d", "M" + (x + 1.6) + " " + (y + 9.2) + "v-1.6a3.4 3.4 0 0 1 6.8 0v1.6z");
+    figure.appendChild(head);
+    figure.appendChild(body);
+    return figure;
+  }
+
+  function hundredPeople(people) {
+    var svg = document.createElementNS(SVG, "svg");
+    svg.setAttribute("viewBox", "0 0 100 100");
+    svg.setAttribute("class", "hundred");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    for (var index = 0; index < 100; index += 1) {
+      var x = (index % PER_ROW) * 10;
+      var y = Math.floor(index / PER_ROW) * 10;
+      svg.appendChild(person(x, y, index < people));
+    }
+    return svg;
+  }
+
+  function legendKey(happened, text) {
+    var item = element("span", "legend-item");
+    var svg = document.createElementNS(SVG, "svg");
+    svg.setAttribute("viewBox", "0 0 10 10");
+    svg.setAttribute("class", "legend-person");
+    svg.setAttribute("aria-hidden", "true");
+    svg.appendChild(person(0, 0, happened));
+    item.appendChild(svg);
+    item.appendChild(element("span", "", text));
+    return item;
+  }
+
+  function iconArray(picture) {
+    var unclear = picture.clear_difference === false;
+    var figure = element("figure", "picture icon-array" + (unclear ? " no-clear-difference" : ""));
+    figure.appendChild(element("figcaption", "picture-title", picture.trial + ": " + picture.title));
+    if (unclear) {
+      // Said first and in the frame, so the groups are not read as different.
+      figure.appendChild(element("p", "picture-verdict", picture.verdict));
+    }
+    var groups = element("div", "picture-groups");
+    picture.groups.forEach(function (group) {
+      var column = element("div", "picture-group");
+      column.appendChild(element("p", "group-name", group.name));
+      column.appendChild(hundredPeople(group.people));
+      column.appendChild(
+        element("p", "group-count", group.people + " in " + picture.per + " (" + group.percent + "%)")
+      );
+      groups.appendChild(column);
+    });
+    figure.appendChild(groups);
+    var legend = element("p", "picture-legend");
+    legend.setAttribute("aria-hidden", "true");
+    legend.appendChild(legendKey(true, picture.happened));
+    legend.appendChild(legendKey(false, "did not"));
+    figure.appendChild(legend);
+    if (!unclear && picture.verdict) {
+      figure.appendChild(element("p", "picture-verdict", picture.verdict));
+    }
+    return figure;
+  }
+
+  function factsBox(picture) {
+    var figure = element("figure", "picture facts-box");
+    var scroller = element("div", "facts-scroller");
+    scroller.setAttribute("tabindex", "0"); // a table wider than a phone scrolls by keyboard too
+    scroller.setAttribute("role", "region");
+    scroller.setAttribute("aria-label", picture.title);
+    var table = element("table");
+    table.appendChild(element("caption", "picture-title", picture.title));
+    var head = element("tr");
+    head.appendChild(element("th", "", "For every " + picture.per + " people"));
+    picture.groups.forEach(function (name) {
+      var cell = element("th", "", name);
+      cell.setAttribute("scope", "col");
+      head.appendChild(cell);
+    });
+    head.appendChild(element("th", "", "Could it be chance?"));
+    Array.prototype.forEach.call(head.children, function (cell) {
+      cell.setAttribute("scope", "col");
+    });
+    var thead = element("thead");
+    thead.appendChild(head);
+    table.appendChild(thead);
+    var body = element("tbody");
+    var section = null;
+    picture.rows.forEach(function (row) {
+      if (row.section !== section) {
+        section = row.section;
+        var heading = element("tr", "facts-section");
+        var cell = element("th", "", section);
+        cell.setAttribute("scope", "colgroup");
+        cell.setAttribute("colspan", String(picture.groups.length + 2));
+        heading.appendChild(cell);
+        body.appendChild(heading);
+      }
+      var line = element("tr", row.clear_difference === false ? "no-clear-difference" : "");
+      var label = element("th", "", row.label);
+      label.setAttribute("scope", "row");
+      line.appendChild(label);
+      row.values.forEach(function (value) {
+        line.appendChild(element("td", "facts-value", value === null ? "does not apply" : String(value)));
+      });
+      line.appendChild(element("td", "facts-verdict", row.verdict || ""));
+      body.appendChild(line);
+    });
+    table.appendChild(body);
+    scroller.appendChild(table);
+    figure.appendChild(scroller);
+    if (picture.note) {
+      figure.appendChild(element("p", "picture-verdict", picture.note));
+    }
+    return figure;
+  }
+
+  function isPicture(picture) {
+    return (
+      picture !== null &&
+      typeof picture === "object" &&
+      typeof picture.alt === "string" &&
+      typeof picture.title === "string" &&
+      (picture.kind === "icon_array"
+        ? Array.isArray(picture.groups) &&
+          picture.groups.every(function (group) {
+            return group && typeof group.name === "string" && Number.isInteger(group.people) &&
+              group.people >= 0 && group.people <= 100;
+          })
+        : picture.kind === "facts_box" && Array.isArray(picture.groups) && Array.isArray(picture.rows) &&
+          picture.rows.every(function (row) {
+            return row && Array.isArray(row.values) && row.values.length === picture.groups.length;
+          }))
+    );
+  }
+
+  function drawing(picture) {
+    var holder = element("div", "picture-holder");
+    var alternative = element("p", "visually-hidden picture-alt", picture.alt);
+    holder.appendChild(alternative);
+    var drawn = picture.kind === "icon_array" ? iconArray(picture) : factsBox(picture);
+    holder.appendChild(drawn);
+    return holder;
+  }
+
+  function renderText(bubble, text) {
+    // A source line ending a message is set apart, in smaller type.
+    var lines = text.split("\n");
+    var last = lines[lines.length - 1];
+    var source = lines.length > 1 && SOURCE_LINE.test(last) ? lines.pop() : null;
+    var main = element("span", "message-text", lines.join("\n")); // never HTML
+    bubble.appendChild(main);
+    if (source) {
+      bubble.appendChild(element("span", "source-line", source));
+    }
+  }
+
   function render(message) {
     var bubble = document.createElement("div");
+    if (message.picture) {
+      bubble.className = "message bot picture-message";
+      bubble.appendChild(speakerLabel("bot"));
+      bubble.appendChild(drawing(message.picture));
+      transcript.appendChild(bubble);
+      showFromLatestQuestion();
+      return;
+    }
     var isSource = message.from === "bot" && SOURCE_LINE.test(message.text);
     bubble.className = "message " + message.from + (isSource ? " source" : "");
     bubble.appendChild(speakerLabel(message.from));
-    var text = document.createElement("span");
-    text.className = "message-text";
-    text.textContent = message.text; // never HTML: nothing a message holds can run in the page
-    bubble.appendChild(text);
+    renderText(bubble, message.text);
     if (message.quickReplies && message.quickReplies.length) {
       bubble.appendChild(quickReplyButtons(message.quickReplies));
     }
@@ -175,8 +362,12 @@
 
   socket.on("bot_uttered", function (message) {
     setStatus("");
+    if (message && isPicture(message.picture)) {
+      remember({ from: "bot", picture: message.picture });
+      return;
+    }
     if (!message || typeof message.text !== "string" || !message.text.trim()) {
-      return; // this assistant sends only text and quick replies
+      return; // besides pictures, this assistant sends only text and quick replies
     }
     var replies = (message.quick_replies || []).filter(function (reply) {
       return reply && typeof reply.title === "string" && typeof reply.payload === "string";
