@@ -123,9 +123,11 @@ def test_a_quick_reply_button_asks_its_question(page: Page) -> None:
     page.get_by_role("button", name="Both trials side by side").click()
     side_by_side = bot_messages(page).filter(has_text="People who had at least one relapse.")
     expect(side_by_side.first).to_contain_text("- CARE-MS I: About 22 in every 100", timeout=ANSWER_SECONDS)
-    # Answered buttons go away; a benefit answer offers what happened after the trial.
+    # Answered buttons go away; a benefit answer offers more, and what happened after the trial.
     expect(page.get_by_role("button", name="Both trials side by side")).to_have_count(0)
-    expect(page.locator(".quick-replies button")).to_have_text(["What happened after the trial"])
+    expect(page.locator(".quick-replies button")).to_have_text(
+        ["How sure is this?", "The risks in full", "What happened after the trial", "Sources"]
+    )
 
 
 def test_the_conversation_survives_a_reload_and_carries_on(page: Page) -> None:
@@ -221,7 +223,7 @@ def test_new_messages_are_announced_to_screen_readers(page: Page) -> None:
     assert transcript.get_attribute("role") == "log"
     assert transcript.get_attribute("aria-live") == "polite"
     ask(page, QUESTION)
-    expect(transcript.locator(".message.bot").filter(has_text="35%")).to_have_count(1, timeout=ANSWER_SECONDS)
+    expect(bot_messages(page).filter(has_text="35%")).to_have_count(1, timeout=ANSWER_SECONDS)
     # Each message says who said it, for a listener who cannot see the bubbles' sides.
     expect(transcript.locator(".message.user").last).to_contain_text("You said:")
     expect(transcript.locator(".message.bot").last).to_contain_text("Assistant:")
