@@ -39,6 +39,8 @@ CLEAR = "The difference is unlikely to be down to chance."
 UNCLEAR = "No clear difference: it could be down to chance."
 NOT_TESTED = "My sources give no test of chance for this."
 DOES_NOT_APPLY = "does not apply"
+# The same verdicts in a facts box's narrow "Could it be chance?" column.
+IN_A_WORD = {True: "Unlikely to be chance", False: "Could be chance", None: "Not tested"}
 PerGroup = dict[str, Any]
 
 
@@ -184,6 +186,7 @@ def _row(section: str, endpoint: Endpoint, names: list[str]) -> dict[str, Any] |
         "values": values,
         "clear_difference": clear,
         "verdict": verdict,
+        "chance": IN_A_WORD[clear] if verdict else "",
     }
 
 

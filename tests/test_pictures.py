@@ -62,6 +62,13 @@ def test_the_results_get_a_facts_box_of_benefits_then_harms_per_100_people(store
         "counts": "events",
     }
     assert rows["Had a mild to moderate reaction to the drip"]["values"] == [90, None]
+    assert [row["chance"] for row in box["rows"]] == [
+        "Not tested",
+        *["Unlikely to be chance"] * 3,
+        "",  # one group: nothing to compare
+        "",
+        "Not tested",
+    ]
     assert "does not apply to interferon beta-1a" in box["alt"]
 
 

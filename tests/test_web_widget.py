@@ -305,6 +305,17 @@ def test_the_page_runs_without_errors_under_its_content_security_policy(page: Pa
     assert problems == []
 
 
+def test_on_a_phone_the_groups_of_100_people_stand_side_by_side(browser: Browser, widget_url: str) -> None:
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    page.goto(widget_url)
+    ask(page, QUESTION)
+    first, second = (group.bounding_box() for group in last_icon_array(page).locator(".picture-group").all())
+    assert abs(first["y"] - second["y"]) < 1 and first["x"] + first["width"] <= second["x"]
+    assert second["x"] + second["width"] <= PHONE["viewport"]["width"]
+    context.close()
+
+
 def test_the_widget_fits_a_phone_screen(browser: Browser, widget_url: str) -> None:
     context = browser.new_context(**PHONE)
     page = context.new_page()
@@ -395,6 +406,8 @@ def test_a_compare_question_gets_a_facts_box_of_benefits_and_harms_per_100_peopl
     expect(box.locator(".facts-section th")).to_have_text(["Benefits", "Harms"])
     relapsed = box.locator("tbody tr", has=page.locator("th", has_text="Had at least one relapse"))
     expect(relapsed.locator(".facts-value")).to_have_text(["35", "51"])
+    disability = box.locator("tbody tr", has=page.locator("th", has_text="Had disability that got worse"))
+    expect(disability.locator(".facts-verdict")).to_have_text("Unlikely to be chance")
     drip = box.locator(
         "tbody tr", has=page.locator("th", has_text="Had a mild to moderate reaction to the drip")
     )

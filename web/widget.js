@@ -204,7 +204,7 @@
       row.values.forEach(function (value) {
         line.appendChild(element("td", "facts-value", value === null ? "does not apply" : String(value)));
       });
-      line.appendChild(element("td", "facts-verdict", row.verdict || ""));
+      line.appendChild(element("td", "facts-verdict", typeof row.chance === "string" ? row.chance : ""));
       body.appendChild(line);
     });
     table.appendChild(body);
