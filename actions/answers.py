@@ -371,8 +371,11 @@ def say_caveat(reply: Reply, store: KnowledgeStore, trial: Trial, name_the_trial
         figures.append(f"about {people} in {phrasing.PER} {endpoint.outcome_phrase}")
         rows.append(ordered[0])
     if figures and arm is not None:
+        # A sentence a figure: short sentences read more easily than one long list.
         where = f"in the {measured.name} trial, on" if name_the_trial or measured is not trial else "on"
-        sentences.append(f"{where} {arm.name}, {phrasing.listing(figures)}.")
+        first, *others = figures
+        sentences.append(f"{where} {arm.name}, {first}.")
+        sentences.extend(f"{phrasing.capitalised(other)}." for other in others)
     else:
         sentences.append(f"{experimental.name} has risks.")
     for row in [*store.findings(measured, in_caveat=True), *store.guidance(experimental, in_caveat=True)]:

@@ -87,7 +87,7 @@ def icon_array(trial: Trial, endpoint: Endpoint, treatment: Treatment | None = N
     )
     left_out = [r.arm.name for r in results if r.value is None]
     no_figure = f" It does not apply to {phrasing.listing(left_out)}." if left_out else ""
-    alt = f"A picture of {PER} people in each group, from the {trial.name} trial. "
+    alt = f"A picture from the {trial.name} trial. It shows {PER} people in each group. "
     alt += f"{figures}{no_figure} {verdict}"
     table = "\n".join(
         [
@@ -151,7 +151,10 @@ def facts_box(
         "rows": rows,
         "note": borrowed,
         "alt": " ".join(
-            [f"A table of what happened to every {PER} people in each group in the {trial.name} trial."]
+            [
+                f"A table from the {trial.name} trial.",
+                f"It shows what happened to every {PER} people in each group.",
+            ]
             + [line.replace(":", ".") if line.endswith(":") else line for line in lines]
             + ([borrowed] if borrowed else [])
         ),
@@ -191,8 +194,9 @@ def _row(section: str, endpoint: Endpoint, names: list[str]) -> dict[str, Any] |
 
 
 def _row_in_words(row: dict[str, Any], names: list[str]) -> str:
-    """ "Had at least one relapse over the 2 years: N on A; M on B. <verdict>" """
-    said = "; ".join(
+    """ "Had at least one relapse over the 2 years: N on A. M on B. <verdict>" (a sentence a
+    group: the reading level of a table said aloud)"""
+    said = ". ".join(
         f"{value} on {name}" if value is not None else f"{DOES_NOT_APPLY} to {name}"
         for name, value in zip(names, row["values"], strict=True)
     )

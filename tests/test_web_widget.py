@@ -414,9 +414,9 @@ def test_a_compare_question_gets_a_facts_box_of_benefits_and_harms_per_100_peopl
     expect(drip.locator(".facts-value")).to_have_text(["90", "does not apply"])
     alternative = page.locator("#transcript .picture-alt").last
     expect(alternative).to_contain_text(
-        "Had at least one relapse over the 2 years: 35 on alemtuzumab 12 mg; 51"
+        "Had at least one relapse over the 2 years: 35 on alemtuzumab 12 mg. 51"
     )
-    expect(alternative).to_contain_text("Had a mild to moderate infection: 77 on alemtuzumab 12 mg; 66")
+    expect(alternative).to_contain_text("Had a mild to moderate infection: 77 on alemtuzumab 12 mg. 66")
 
 
 def test_pictures_come_back_after_a_reload(page: Page) -> None:
