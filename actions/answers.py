@@ -8,6 +8,7 @@ source line built from the rows it used.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
 
@@ -103,7 +104,7 @@ def compose_answer(
     trial = trials[0] if trials else store.trial()
     if not has_answer(store, trial, topic):
         return _from_another_trial(store, trial, topic, treatment).messages()
-    return _compose(store, trial, topic, treatment).messages()
+    return _compose(store, trial, topic, treatment, text).messages()
 
 
 def no_knowledge(topic: str | None) -> str:
@@ -147,9 +148,11 @@ def trials_answered(store: KnowledgeStore, topic: str, trials: Sequence[Trial]) 
     return list(trials) or [store.trial()]
 
 
-def _compose(store: KnowledgeStore, trial: Trial, topic: str, treatment: Treatment | None) -> Reply:
+def _compose(
+    store: KnowledgeStore, trial: Trial, topic: str, treatment: Treatment | None, text: str = ""
+) -> Reply:
     composer = DESIGN_COMPOSERS.get(topic)
-    return composer(store, trial, treatment) if composer else _outcome(store, trial, topic, treatment)
+    return composer(store, trial, treatment) if composer else _outcome(store, trial, topic, treatment, text)
 
 
 def other_trials_on(store: KnowledgeStore, trial: Trial, topic: str) -> list[Trial]:
@@ -252,14 +255,16 @@ def headline_results(endpoint: Endpoint) -> list[Result]:
     return [result for result in endpoint.results if result.estimate in (first, None)]
 
 
-def _outcome(store: KnowledgeStore, trial: Trial, topic: str, treatment: Treatment | None) -> Reply:
+def _outcome(
+    store: KnowledgeStore, trial: Trial, topic: str, treatment: Treatment | None, text: str = ""
+) -> Reply:
     reply = Reply()
     endpoints = store.endpoints_on(trial, topic)
     benefit = any(endpoint.category == "efficacy" for endpoint in endpoints)
     if benefit:
         # Short first: the main result in brief. The interval, the other ways of counting, the
         # relative figure and any other measure on the topic are behind "How sure is this?".
-        for endpoint in brief_endpoints(endpoints):
+        for endpoint in brief_endpoints(endpoints, text):
             _say_endpoint_briefly(reply, trial, endpoint, treatment)
     for endpoint in [] if benefit else endpoints:
         say_endpoint(reply, trial, endpoint, treatment)
@@ -281,9 +286,21 @@ def _outcome(store: KnowledgeStore, trial: Trial, topic: str, treatment: Treatme
     return reply
 
 
-def brief_endpoints(endpoints: list[Endpoint]) -> list[Endpoint]:
-    """The endpoints a short answer on a benefit gives: its primary ones, else the first."""
-    return [e for e in endpoints if e.is_primary] or endpoints[:1]
+def brief_endpoints(endpoints: list[Endpoint], text: str = "") -> list[Endpoint]:
+    """The endpoints a short answer on a benefit gives: those the question names ("the
+    disability score", "EDSS"), else its primary ones, else the first."""
+    named = [e for e in endpoints if names_endpoint(text, e)]
+    return named or [e for e in endpoints if e.is_primary] or endpoints[:1]
+
+
+def names_endpoint(text: str, endpoint: Endpoint) -> bool:
+    """Whether `text` names the endpoint: its everyday name (or its plural), or an abbreviation
+    in its name ("EDSS")."""
+    everyday = r"\s+".join(map(re.escape, endpoint.plain_name.casefold().split()))
+    acronyms = [word for word in endpoint.name.split() if len(word) > 2 and word.isupper()]
+    return bool(re.search(rf"\b{everyday}s?\b", text.casefold())) or any(
+        re.search(rf"\b{re.escape(word)}\b", text) for word in acronyms
+    )
 
 
 def _say_endpoint_briefly(

@@ -75,6 +75,14 @@ IN_THE_TRIAL = re.compile(
 # "And disability?", "what about relapses?": a follow-up that carries on the last answer.
 CARRIES_ON = re.compile(r"^\W*(and|also|plus|what\s+about|how\s+about|what\s+of)\b", re.IGNORECASE)
 AFTER_THE_TRIAL = "after_the_trial"  # the slot: was the last answer about the years after?
+# A question that names a statistic wants it: it gets the detailed answer ("how sure is this?"),
+# not the short one, which leaves the ratios, intervals and p-values out.
+STATISTICS = re.compile(
+    r"\b(hazard|rate|odds|risk)\s+ratios?\b|\bconfidence\s+intervals?\b|\bCI\b|\bp[\s-]?values?\b"
+    r"|\bp\s*[<=]|\bstatistic(s|al|ally)\b|\bsignifican(t|ce|tly)\b"
+    r"|\brelative\s+(risk|reduction|difference|figure)\b|(%|\bper\s?cent)\s+(lower|fewer|less|reduction)",
+    re.IGNORECASE,
+)
 
 
 @dataclass
@@ -281,6 +289,8 @@ def what_was_asked(store: KnowledgeStore, tracker: Tracker) -> Asked:
         topics = [measured]
     if wants == FACTS and about_a_cure and not topics:
         topics = [RESULTS]
+    if wants == FACTS and topics and STATISTICS.search(text):
+        wants = CHANCE
     trials = trials_asked(store, tracker)
     return Asked(
         topics=with_polarity(topics, text),

@@ -64,7 +64,7 @@ def pictures_for(
             continue
         endpoints = store.endpoints_on(trial, topic)
         if any(endpoint.category == "efficacy" for endpoint in endpoints):
-            endpoints = brief_endpoints(endpoints)
+            endpoints = brief_endpoints(endpoints, text)
         pictures.extend(
             picture
             for endpoint in endpoints

@@ -161,3 +161,26 @@ def test_a_short_note_on_a_row_outside_the_safety_note_is_refused(knowledge_copy
     with pytest.raises(KnowledgeError) as refused:
         read_knowledge(knowledge_copy)
     assert "guidance 'thyroid-tests': 'short_note' is only said in the safety note" in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "intent, text, detail",
+    [
+        ("ask_disability", "what was the hazard ratio for disability getting worse?", "hazard ratio 0.58"),
+        ("ask_relapse_rate", "was the drop in the relapse rate statistically significant?", "p<0.0001"),
+        ("ask_relapse_rate", "whats the confidence interval on the relapse rate", "0.39 to 0.65"),
+        ("ask_disability", "what does the 42% lower mean for disability", "This 42% improvement"),
+    ],
+)
+def test_a_question_that_names_a_statistic_gets_it_not_the_short_answer(
+    use_store, intent: str, text: str, detail: str
+) -> None:
+    said = "\n".join(texts(ask(intent, text)))
+    assert detail in said
+
+
+def test_a_question_that_names_a_measure_gets_that_measure_in_the_short_answer(use_store) -> None:
+    score = texts(ask("ask_disability", "did the EDSS disability scores change on lemtrada?"))
+    assert "went down by 0.17 points" in score[0] and "went up by 0.24 points" in score[0]
+    worse = texts(ask("ask_disability", "did disability get worse on lemtrada?"))
+    assert "about 13 in every 100 (13%)" in worse[0] and "points" not in worse[0]
