@@ -309,10 +309,16 @@ def test_on_a_phone_the_groups_of_100_people_stand_side_by_side(browser: Browser
     context = browser.new_context(**PHONE)
     page = context.new_page()
     page.goto(widget_url)
+    expect(page.locator(".quick-reply").first).to_be_visible(timeout=ANSWER_SECONDS)
     ask(page, QUESTION)
     first, second = (group.bounding_box() for group in last_icon_array(page).locator(".picture-group").all())
     assert abs(first["y"] - second["y"]) < 1 and first["x"] + first["width"] <= second["x"]
     assert second["x"] + second["width"] <= PHONE["viewport"]["width"]
+    # The whole answer on one tall phone screen, for people to look at (results/web/).
+    page.set_viewport_size({"width": PHONE["viewport"]["width"], "height": 1400})
+    expect(page.locator(".quick-reply").first).to_be_visible()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(RESULTS / "phone-answer.png"))
     context.close()
 
 
