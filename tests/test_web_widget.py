@@ -491,3 +491,97 @@ def test_in_high_contrast_mode_the_people_are_told_apart_by_fill_not_colour(
     RESULTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(RESULTS / "picture-high-contrast.png"))
     context.close()
+
+
+# The page draws only what it can trust: a picture comes from the assistant, but the page checks
+# it anyway and never turns its words into HTML. Here a stand-in socket.io delivers the payloads.
+FAKE_SOCKET = """
+window.deliver = {};
+window.io = function () {
+  return {
+    connected: true,
+    on: function (name, handler) { window.deliver[name] = handler; },
+    emit: function () {},
+    connect: function () {},
+    disconnect: function () {},
+  };
+};
+"""
+GOOD_PICTURE = {
+    "kind": "icon_array",
+    "trial": "CARE-MS II",
+    "title": "Had at least one relapse over the 2 years",
+    "per": 100,
+    "groups": [{"name": "alemtuzumab 12 mg", "people": 35, "percent": "35"}],
+    "happened": "had at least one relapse over the 2 years",
+    "clear_difference": None,
+    "verdict": "",
+    "alt": "A picture from the CARE-MS II trial.",
+    "table": "",
+}
+
+
+@pytest.fixture
+def offline_page(browser: Browser, widget_url: str) -> Iterator[Page]:
+    context = browser.new_context()
+    opened = context.new_page()
+    opened.route(
+        "**/socket.io.min.js", lambda route: route.fulfill(body=FAKE_SOCKET, content_type="text/javascript")
+    )
+    opened.goto(widget_url)
+    opened.evaluate("window.deliver.session_confirm('w-test')")
+    yield opened
+    context.close()
+
+
+def deliver(page: Page, message: dict) -> None:
+    page.evaluate("message => window.deliver.bot_uttered(message)", message)
+
+
+def test_a_picture_from_the_socket_is_drawn(offline_page: Page) -> None:
+    deliver(offline_page, {"picture": GOOD_PICTURE})
+    expect(offline_page.locator(".picture-group .person.happened")).to_have_count(35)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"groups": [{"name": "a", "people": 1000, "percent": "1000"}]},
+        {"groups": [{"name": "a", "people": -1, "percent": "-1"}]},
+        {"groups": [{"name": "a", "people": "35", "percent": "35"}]},
+        {"groups": [{"name": "a", "people": 3.5, "percent": "3.5"}]},
+        {"groups": "35"},
+        {"alt": None},
+        {"kind": "pie_chart"},
+        {"kind": "facts_box", "groups": ["a", "b"], "rows": [{"values": [1]}]},
+    ],
+    ids=[
+        "too many people",
+        "fewer than none",
+        "people as text",
+        "part of a person",
+        "no groups",
+        "no text alternative",
+        "unknown kind",
+        "a row short of a value",
+    ],
+)
+def test_a_picture_the_page_cannot_trust_is_not_drawn_and_breaks_nothing(
+    offline_page: Page, change: dict
+) -> None:
+    problems: list[str] = []
+    offline_page.on("pageerror", lambda error: problems.append(str(error)))
+    deliver(offline_page, {"picture": {**GOOD_PICTURE, **change}})
+    deliver(offline_page, {"text": "Still here."})
+    expect(offline_page.locator("#transcript .message.bot").last).to_contain_text("Still here.")
+    expect(offline_page.locator(".picture")).to_have_count(0)
+    assert problems == []
+
+
+def test_a_picture_s_words_are_shown_as_text_never_run_as_html(offline_page: Page) -> None:
+    attack = '<img src=x onerror="window.pwned = true">'
+    picture = {**GOOD_PICTURE, "title": attack, "groups": [{"name": attack, "people": 1, "percent": "1"}]}
+    deliver(offline_page, {"picture": picture})
+    expect(offline_page.locator(".picture .group-name")).to_have_text(attack)
+    assert offline_page.locator(".picture img").count() == 0
+    assert offline_page.evaluate("window.pwned === undefined")
