@@ -25,6 +25,7 @@ from actions.answers import (
 )
 from actions.asked import (
     AFTER_THE_TRIAL,
+    CHANCE,
     FACTS,
     RESULTS,
     TRIAL_FOLLOW_UP,
@@ -33,7 +34,7 @@ from actions.asked import (
     what_was_asked,
 )
 from actions.database import StoreUnavailable
-from actions.explain import explain_last_answer
+from actions.explain import explain_last_answer, how_sure
 from actions.fallback import ActionAskToRephrase
 from actions.long_term import answers_later, compose_long_term, offers_follow_up
 from actions.models import Trial
@@ -160,7 +161,12 @@ class ActionAnswerQuestion(Action):
 
 def answer_topic(store: KnowledgeStore, asked: Asked, topic: str) -> list[str] | None:
     """One topic of what was asked: its facts, or the last answer's figures explained again."""
-    if asked.wants != FACTS:
+    if asked.wants == CHANCE:
+        # Of every trial the last answer put side by side.
+        explained = how_sure(store, asked.trials or [store.trial()], topic, asked.treatment)
+        if explained is not None:
+            return explained
+    elif asked.wants != FACTS:
         trial = asked.trials[0] if asked.trials else store.trial()
         explained = explain_last_answer(store, trial, topic, asked.treatment, asked.wants)
         if explained is not None:

@@ -40,9 +40,9 @@ def explain_last_answer(
         return None
     asked_about = treatment if treatment is not None and store.arms_for(trial, treatment) else None
     lead = asked_about or experimental_treatment(trial)
-    reply = Reply()
     if wants == CHANCE:
-        return _how_sure(store, trial, endpoints, asked_about)
+        return how_sure(store, [trial], topic, treatment)
+    reply = Reply()
     reply.say(f"Here is what those figures from the {trial.name} trial mean.")
     for endpoint in endpoints:
         headline = phrasing.arms_in_order(headline_results(endpoint), lead.id if lead else None)
@@ -71,20 +71,34 @@ def explain_last_answer(
     return reply.messages()
 
 
-def _how_sure(
-    store: KnowledgeStore, trial: Trial, endpoints: list[Endpoint], treatment: Treatment | None
-) -> list[str]:
-    """ "How sure is this?": every result on the topic in full, as the short answer left it out:
-    each group's count, other ways of counting, the interval and what it means, the relative
-    figure beside the plain numbers, and whether the difference could be down to chance."""
+def how_sure(
+    store: KnowledgeStore, trials: list[Trial], topic: str, treatment: Treatment | None
+) -> list[str] | None:
+    """ "How sure is this?": every result on the topic in full, for each trial asked about, as
+    the short answer left it out: each group's count, other ways of counting, the interval and
+    what it means, the relative figure beside the plain numbers, and whether the difference
+    could be down to chance. Then one safety note, and the sources of it all. None when no trial
+    has figures on the topic."""
     reply = Reply()
-    reply.say(f"Here is how sure we can be about these figures from the {trial.name} trial.")
-    for endpoint in endpoints:
-        say_endpoint(reply, trial, endpoint, treatment)
-    if not any(endpoint.comparisons for endpoint in endpoints):
+    benefit, tested = False, False
+    for trial in trials:
+        endpoints = [
+            e for e in store.endpoints_on(trial, topic) if any(r.value is not None for r in e.results)
+        ]
+        if not endpoints:
+            continue
+        asked_about = treatment if treatment is not None and store.arms_for(trial, treatment) else None
+        reply.say(f"Here is how sure we can be about these figures from the {trial.name} trial.")
+        for endpoint in endpoints:
+            say_endpoint(reply, trial, endpoint, asked_about)
+        benefit = benefit or any(endpoint.category == "efficacy" for endpoint in endpoints)
+        tested = tested or any(endpoint.comparisons for endpoint in endpoints)
+    if not reply.paragraphs:
+        return None
+    if not tested:
         reply.say(NO_TEST_OF_CHANCE)
-    if any(endpoint.category == "efficacy" for endpoint in endpoints):
-        say_caveat(reply, store, trial)
+    if benefit:
+        say_caveat(reply, store, trials[0], name_the_trial=len(trials) > 1)
     else:
         reply.say(TALK_TO_YOUR_TEAM)
     return reply.messages()

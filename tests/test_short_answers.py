@@ -184,3 +184,13 @@ def test_a_question_that_names_a_measure_gets_that_measure_in_the_short_answer(u
     assert "went down by 0.17 points" in score[0] and "went up by 0.24 points" in score[0]
     worse = texts(ask("ask_disability", "did disability get worse on lemtrada?"))
     assert "about 13 in every 100 (13%)" in worse[0] and "points" not in worse[0]
+
+
+def test_how_sure_after_trials_side_by_side_says_it_of_each_trial_with_one_safety_note(use_store) -> None:
+    slots = {"topic": "disability", "trial": ["care-ms-ii", "care-ms-i"]}
+    said = texts(ask("ask_chance", "how sure is this?", slots=slots))
+    joined = "\n".join(said)
+    assert "hazard ratio 0.58, 95% confidence interval 0.38 to 0.87" in joined
+    assert "hazard ratio 0.70, 95% confidence interval 0.40 to 1.23" in joined
+    assert sum(text.startswith("Safety note:") for text in said) == 1
+    assert "Coles" in source_line(said) and "Cohen" in source_line(said)
