@@ -32,8 +32,8 @@ SUGGESTIONS = {
     "how the trial was run": {"participants", "allocation", "primary_endpoints", "trial_overview"},
 }
 NOT_A_CURE = (
-    "These trials did not test whether a medicine can cure MS, and no one can say that it does. "
-    "They measured how often people had relapses, and whether their disability got worse."
+    "These trials did not test if a medicine can cure MS. No one can say that it does. They "
+    "counted how often people had relapses. And they checked if their disability got worse."
 )
 COMPARE_WITHIN_TRIALS = (
     "The trials had different people in them. So compare the medicines inside each trial. "
@@ -210,7 +210,7 @@ def _several_trials(
             if endpoint is None:
                 lines.append(f"- {trial.name}: I don't have checked figures on this.")
                 continue
-            title = title or endpoint.name
+            title = title or endpoint.plain_name  # its everyday name: the papers' are jargon
             headline = phrasing.arms_in_order(headline_results(endpoint), lead.id if lead else None)
             said = [phrasing.figures_side_by_side(endpoint, headline)]
             said.extend(phrasing.verdict(comparison) for comparison in endpoint.comparisons)
@@ -343,9 +343,7 @@ def say_endpoint(reply: Reply, trial: Trial, endpoint: Endpoint, treatment: Trea
     unclear = [c for c in endpoint.comparisons if phrasing.is_significant(c) is False]
     sentences = []
     if unclear:
-        sentences.append(
-            sentence(f"In the {trial.name} trial, {phrasing.no_clear_difference(endpoint, unclear[0])}")
-        )
+        sentences.append(sentence(f"In the {trial.name} trial, {phrasing.no_clear_difference(endpoint)}"))
     for index, result in enumerate(headline):
         said = phrasing.describe_result(endpoint, result, first=index == 0)
         if index == 0 and not unclear:
@@ -614,7 +612,7 @@ def _results_overview(store: KnowledgeStore, trial: Trial, treatment: Treatment 
     trial", and the intervals and p-values behind "How sure is this?"."""
     reply = Reply()
     lead = treatment or experimental_treatment(trial)
-    lines = [f"These are the main results of the {trial.name} trial. It included {trial.population}."]
+    lines = [f"Here are the main results of {trial.name}. It included {trial.population}."]
     rows: list[object] = [trial]
     for endpoint in [e for e in trial.endpoints if e.category == "efficacy"]:
         headline = phrasing.arms_in_order(headline_results(endpoint), lead.id if lead else None)

@@ -49,7 +49,7 @@ def explain_last_answer(
         figures = [result for result in headline if result.value is not None]
         unclear = [c for c in endpoint.comparisons if phrasing.is_significant(c) is False]
         # A difference that could be chance is said first, so the figures are not read as a benefit.
-        sentences = [phrasing.sentence(phrasing.no_clear_difference(endpoint, unclear[0]))] if unclear else []
+        sentences = [phrasing.sentence(phrasing.no_clear_difference(endpoint))] if unclear else []
         sentences += _in_every_hundred(endpoint, figures)
         sentences.append(_difference(endpoint, figures))
         for comparison in endpoint.comparisons:

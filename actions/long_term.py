@@ -124,7 +124,7 @@ def offers_follow_up(store: KnowledgeStore, trials: Sequence[Trial], topics: Seq
 def _not_followed(reply: Reply, follow_up: FollowUp, treatment: Treatment) -> None:
     reply.say(
         f"The follow-up after the {follow_up.trial.name} trial counted only people who had "
-        f"{follow_up.arm.name}. So I have no figures for {treatment.name} after the trial, and I "
+        f"{follow_up.arm.name}. So I have no figures for {treatment.name} after the trial. I "
         f"won't guess. Here is what happened to the people on {follow_up.arm.name}.",
         follow_up,
     )

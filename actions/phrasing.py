@@ -183,12 +183,10 @@ def confidence_interval(comparison: Comparison) -> str:
     )
 
 
-def no_clear_difference(endpoint: Endpoint, comparison: Comparison) -> str:
-    """The verdict that leads an answer whose difference could be down to chance."""
-    return (
-        f"there was no clear difference in {endpoint.plain_name} between "
-        f"{comparison.experimental_arm.name} and {comparison.comparator_arm.name}"
-    )
+def no_clear_difference(endpoint: Endpoint) -> str:
+    """The verdict that leads an answer whose difference could be down to chance (the groups are
+    named in the figures that follow)."""
+    return f"there was no clear difference between the groups in {endpoint.plain_name}"
 
 
 def describe_comparison(endpoint: Endpoint, comparison: Comparison, headline: Sequence[Result]) -> list[str]:
@@ -255,17 +253,20 @@ def verdict(comparison: Comparison) -> str:
 
 
 def figures_side_by_side(endpoint: Endpoint, results: Sequence[Result]) -> str:
-    """Each arm's figure in a short sentence: "About 12 in every 100 people on A (12%). About ..."."""
+    """Each arm's figure in a short sentence of the same shape: "On A, about 12 in 100 (12%).
+    On B, ..."."""
     said = []
     for result in [r for r in results if r.value is not None]:
         arm = result.arm.name
         if result.unit == "percent":
-            said.append(f"{capitalised(people_in_every_hundred(result))} on {arm} ({number(result.value)}%).")
+            said.append(
+                f"On {arm}, about {in_every_hundred(result.value)} in {PER} ({number(result.value)}%)."
+            )
         elif result.unit == "per person per year":
-            said.append(f"{number(result.value)} {endpoint.outcome_phrase} on average on {arm}.")
+            said.append(f"On {arm}, {number(result.value)} {endpoint.outcome_phrase} on average.")
         else:
             went, _ = _points_direction(endpoint, result.value)
-            said.append(f"It {went} by {number(abs(result.value))} points on {arm}.")
+            said.append(f"On {arm}, it {went} by {number(abs(result.value))} points.")
     said.extend(f"It does not apply to {r.arm.name}." for r in results if r.value is None)
     return " ".join(said)
 

@@ -23,9 +23,9 @@ logger = logging.getLogger(__name__)
 OPENING_NOTICE = "utter_opening_notice"
 
 GREETING = (
-    "Hello! I explain the results of trials in relapsing MS. They compared alemtuzumab (Lemtrada) "
-    "with interferon beta-1a (Rebif). You can ask me about relapses, disability, side effects, "
-    "check-ups, or the trials themselves. What would you like to know?"
+    "Hello! I explain the results of two trials in relapsing MS. They compared alemtuzumab "
+    "(Lemtrada) with interferon beta-1a (Rebif). You can ask about relapses, disability and side "
+    "effects. You can ask about check-ups and the trials too. What would you like to know?"
 )
 
 

@@ -123,7 +123,7 @@ def test_later_years_on_interferon_are_honestly_not_counted(use_store) -> None:
     text = ask("ask_long_term", "does rebif keep working?", [INTERFERON])[0][0]
     assert text.startswith(
         "The follow-up after the CARE-MS II trial counted only people who had alemtuzumab 12 mg. "
-        "So I have no figures for interferon beta-1a after the trial, and I won't guess."
+        "So I have no figures for interferon beta-1a after the trial. I won't guess."
     )
 
 

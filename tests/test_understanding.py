@@ -80,7 +80,7 @@ def test_is_that_a_lot_judges_the_last_answer_from_its_own_figures(use_store) ->
 def test_a_difference_that_could_be_chance_is_never_judged_a_benefit(use_store) -> None:
     slots = {"topic": "disability", "trial": ["care-ms-i"]}
     said = ask("ask_judgement", "is that a big difference?", slots=slots)
-    assert "There was no clear difference in disability getting worse" in said
+    assert "There was no clear difference between the groups in disability getting worse" in said
     assert said.index("no clear difference") < said.index("(8%)") and "(11.1%)" in said
     assert "could be down to chance" in said and "did not show" in said and "improvement" not in said
 
@@ -272,7 +272,7 @@ def test_people_like_me_without_saying_who_puts_the_trials_side_by_side_with_who
 
 def test_people_like_me_with_a_situation_gets_the_trial_of_people_like_them(use_store) -> None:
     said = ask("ask_results", "I was only just diagnosed, how did people like me do?")
-    assert said.startswith("These are the main results of the CARE-MS I trial")
+    assert said.startswith("Here are the main results of CARE-MS I.")
 
 
 @pytest.mark.parametrize(
@@ -326,7 +326,7 @@ def test_a_situation_told_in_a_story_decides_the_trial_over_people_like_me(
     use_store, situation: str, trial: str
 ) -> None:
     said = ask("ask_results", situation, [entity("treatment", "alemtuzumab", situation, "lemtrada")])
-    assert said.startswith(f"These are the main results of the {trial} trial")
+    assert said.startswith(f"Here are the main results of {trial}.")
 
 
 @pytest.mark.parametrize(

@@ -121,8 +121,10 @@ def test_a_quick_reply_button_asks_its_question(page: Page) -> None:
     expect(page.get_by_role("button", name="How many had relapses")).to_have_count(0)
     expect(page.locator(".quick-replies")).to_have_count(1)
     page.get_by_role("button", name="Both trials side by side").click()
-    side_by_side = bot_messages(page).filter(has_text="People who had at least one relapse.")
-    expect(side_by_side.first).to_contain_text("- CARE-MS I: About 22 in every 100", timeout=ANSWER_SECONDS)
+    side_by_side = bot_messages(page).filter(has_text="Having a relapse.")
+    expect(side_by_side.first).to_contain_text(
+        "- CARE-MS I: On alemtuzumab 12 mg, about 22 in 100", timeout=ANSWER_SECONDS
+    )
     # Answered buttons go away; a benefit answer offers more, and what happened after the trial.
     expect(page.get_by_role("button", name="Both trials side by side")).to_have_count(0)
     expect(page.locator(".quick-replies button")).to_have_text(
