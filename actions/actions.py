@@ -37,7 +37,6 @@ from actions.database import StoreUnavailable
 from actions.explain import explain_last_answer, how_sure
 from actions.fallback import ActionAskToRephrase
 from actions.long_term import answers_later, compose_long_term, offers_follow_up
-from actions.models import Trial
 from actions.phrasing import capitalised
 from actions.pictures import PICTURE, in_words, pictures_for
 from actions.scope import ALL_TRIALS
@@ -57,13 +56,11 @@ from actions.topics import (
 logger = logging.getLogger(__name__)
 
 
-def offers_under(
-    store: KnowledgeStore, asked: Asked, trials: list[Trial], about_benefits: bool, after: bool
-) -> list[Offer]:
+def offers_under(store: KnowledgeStore, asked: Asked, benefits: bool, after: bool) -> list[Offer]:
     """What to offer under an answer. Under a short answer about benefits: how sure it is and the
     risks in full; then each other trial with something on the topic, and all of them side by
     side (when the question named no trial); then the years after the trial; then the sources."""
-    offers = [HOW_SURE, RISKS_IN_FULL] if about_benefits else []
+    offers = [HOW_SURE, RISKS_IN_FULL] if benefits else []
     topic = asked.topics[-1]
     if not asked.trials and topic not in SAME_IN_EVERY_TRIAL:
         others = other_trials_on(store, store.trial(), topic)
@@ -77,7 +74,7 @@ def offers_under(
             )
     if after:
         offers.append(WHAT_HAPPENED_AFTER)
-    if about_benefits:
+    if benefits:
         offers.append(SOURCES)
     return offers
 
@@ -120,7 +117,7 @@ class ActionAnswerQuestion(Action):
             if messages:
                 benefits = not later and asked.wants == FACTS and about_benefits(store, trials, asked.topics)
                 after = not later and offers_follow_up(store, trials, asked.topics)
-                offers = offers_under(store, asked, asked.trials, benefits, after)
+                offers = offers_under(store, asked, benefits, after)
             return asked, messages, [trial.key for trial in trials], offers, bool(later), pictures
 
         try:

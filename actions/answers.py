@@ -266,8 +266,9 @@ def _outcome(
         # relative figure and any other measure on the topic are behind "How sure is this?".
         for endpoint in brief_endpoints(endpoints, text):
             _say_endpoint_briefly(reply, trial, endpoint, treatment)
-    for endpoint in [] if benefit else endpoints:
-        say_endpoint(reply, trial, endpoint, treatment)
+    else:
+        for endpoint in endpoints:
+            say_endpoint(reply, trial, endpoint, treatment)
     experimental = experimental_treatment(trial)
     for finding in store.findings(trial, topic):
         reply.say(finding.statement, finding)
@@ -314,11 +315,8 @@ def _say_endpoint_briefly(
     unclear = any(phrasing.is_significant(c) is False for c in endpoint.comparisons)
     figures = phrasing.brief_figures(endpoint, headline, say_what=not unclear)
     if unclear:
-        lead = (
-            f"In the {trial.name} trial, there was no clear difference between the groups in "
-            f"{endpoint.plain_name}. It could be down to chance."
-        )
-        sentences = [lead, *figures]
+        verdict = sentence(f"In the {trial.name} trial, {phrasing.no_clear_difference(endpoint)}")
+        sentences = [verdict, "It could be down to chance.", *figures]
     else:
         first = figures[0]
         sentences = [f"In the {trial.name} trial, {first[0].lower()}{first[1:]}", *figures[1:]]

@@ -35,13 +35,13 @@ def explain_last_answer(
     store: KnowledgeStore, trial: Trial, topic: str, treatment: Treatment | None, wants: str
 ) -> list[str] | None:
     """The last answer's figures on `topic` in plain terms; None when it had no figures."""
+    if wants == CHANCE:
+        return how_sure(store, [trial], topic, treatment)
     endpoints = [e for e in store.endpoints_on(trial, topic) if any(r.value is not None for r in e.results)]
     if not endpoints:
         return None
     asked_about = treatment if treatment is not None and store.arms_for(trial, treatment) else None
     lead = asked_about or experimental_treatment(trial)
-    if wants == CHANCE:
-        return how_sure(store, [trial], topic, treatment)
     reply = Reply()
     reply.say(f"Here is what those figures from the {trial.name} trial mean.")
     for endpoint in endpoints:

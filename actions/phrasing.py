@@ -16,6 +16,7 @@ from actions.models import Comparison, Endpoint, Result, Source
 PER = 100  # natural frequencies are said "in every 100 people"
 IN_BRIEF = ("percent", "per person per year")  # the units a short answer says in its own words
 CHANCE_THRESHOLD = 0.05  # the usual line for "unlikely to be down to chance"
+CLEAR_DIFFERENCE = "The difference is unlikely to be down to chance."
 
 ESTIMATE_MEANINGS = {
     "crude proportion": "It is simply the people it happened to, out of everyone in the group.",
@@ -47,9 +48,9 @@ def ratio(value: float) -> str:
     return f"{value:.2f}"
 
 
-def listing(names: Sequence[str]) -> str:
-    """ "A", "A and B", "A, B and C"."""
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" and {names[-1]}"
+def listing(names: Sequence[str], last: str = "and") -> str:
+    """ "A", "A and B", "A, B and C" (or "A, B or C")."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" {last} {names[-1]}"
 
 
 def capitalised(text: str) -> str:
@@ -131,7 +132,7 @@ def brief_verdict(comparison: Comparison) -> str:
     """Whether a difference could be down to chance, in one short sentence (no figures)."""
     significant = is_significant(comparison)
     if significant is True:
-        return "The difference is unlikely to be down to chance."
+        return CLEAR_DIFFERENCE
     if significant is False:
         return "The difference could be down to chance."
     return ""

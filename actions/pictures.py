@@ -35,7 +35,7 @@ PICTURE = "picture"  # the key of the custom payload that carries one
 ICON_ARRAY = "icon_array"
 FACTS_BOX = "facts_box"
 PEOPLE_PER_CELL = 5  # a bar in the text table has a cell for every 5 people in 100
-CLEAR = "The difference is unlikely to be down to chance."
+CLEAR = phrasing.CLEAR_DIFFERENCE
 UNCLEAR = "No clear difference: it could be down to chance."
 NOT_TESTED = "My sources give no test of chance for this."
 DOES_NOT_APPLY = "does not apply"
@@ -172,15 +172,15 @@ def _row(section: str, endpoint: Endpoint, names: list[str]) -> dict[str, Any] |
     if not units or not units <= set(phrasing.IN_BRIEF) or len(units) > 1:
         return None
     (unit,) = units
+    rate = unit == "per person per year"  # said as events for every 100 people
     values = []
     for name in names:
         result = by_arm.get(name)
         if result is None or result.value is None:
             values.append(None)
         else:
-            values.append(in_every_hundred(result.value * (PER if unit == "per person per year" else 1)))
+            values.append(in_every_hundred(result.value * (PER if rate else 1)))
     verdict, clear = _chance(endpoint) if sum(v is not None for v in values) > 1 else ("", None)
-    rate = unit == "per person per year"
     label = capitalised(endpoint.outcome_phrase) + (f", for every {PER} people" if rate else "")
     return {
         "section": section,

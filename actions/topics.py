@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.phrasing import listing
+
 QUESTION_PREFIX = "ask_"
 
 
@@ -93,10 +95,8 @@ WHAT_HAPPENED_AFTER = Offer("What happened after the trial", f"/{LONG_TERM_INTEN
 
 def offers_in_words(offers: list[Offer]) -> str:
     """The terminal's quick replies: 'You can also ask "a", "b" or "c".'"""
-    asked = [f'"{offer.in_words}"' for offer in offers]
-    if len(asked) == 1:
-        return f"You can also ask {asked[0]}."
-    return f"You can also ask {', '.join(asked[:-1])} or {asked[-1]}."
+    quoted = [f'"{offer.in_words}"' for offer in offers]
+    return f"You can also ask {listing(quoted, last='or')}."
 
 
 def topic_buttons(intents: list[str]) -> list[dict[str, str]]:

@@ -174,9 +174,7 @@
     var head = element("tr");
     head.appendChild(element("th", "", "For every " + picture.per + " people"));
     picture.groups.forEach(function (name) {
-      var cell = element("th", "", name);
-      cell.setAttribute("scope", "col");
-      head.appendChild(cell);
+      head.appendChild(element("th", "", name));
     });
     head.appendChild(element("th", "", "Could it be chance?"));
     Array.prototype.forEach.call(head.children, function (cell) {
