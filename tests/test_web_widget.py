@@ -87,6 +87,20 @@ def page(browser: Browser, widget_url: str) -> Iterator[Page]:
     context.close()
 
 
+@contextmanager
+def widget_on(browser: Browser, widget_url: str, **screen) -> Iterator[Page]:
+    """The widget in a browser context of its own (`screen`: its viewport, zoom, colours), once
+    its greeting's quick replies show; the context is closed afterwards, pass or fail."""
+    context = browser.new_context(**screen)
+    try:
+        opened = context.new_page()
+        opened.goto(widget_url)
+        expect(opened.locator(".quick-reply").first).to_be_visible(timeout=ANSWER_SECONDS)
+        yield opened
+    finally:
+        context.close()
+
+
 def bot_messages(page: Page):
     """The assistant's text messages (its pictures are tested on their own)."""
     return page.locator("#transcript .message.bot:not(.picture-message)")
@@ -279,20 +293,16 @@ def test_an_accessibility_audit_finds_no_serious_problems(
     browser: Browser, widget_url: str, screen: str
 ) -> None:
     """Audited twice: with the greeting's quick replies, and after an answer with its source."""
-    context = browser.new_context(**(PHONE if screen == "phone" else DESKTOP))
-    page = context.new_page()
-    page.goto(widget_url)
-    expect(page.locator(".quick-reply").first).to_be_visible(timeout=ANSWER_SECONDS)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(RESULTS / f"widget-{screen}-opening.png"))
-    violations = axe_violations(page, widget_url)
-    ask(page, QUESTION)
-    expect(page.locator("#transcript .source-line")).to_have_count(1, timeout=ANSWER_SECONDS)
-    violations += axe_violations(page, widget_url)
+    with widget_on(browser, widget_url, **(PHONE if screen == "phone" else DESKTOP)) as page:
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(RESULTS / f"widget-{screen}-opening.png"))
+        violations = axe_violations(page, widget_url)
+        ask(page, QUESTION)
+        expect(page.locator("#transcript .source-line")).to_have_count(1, timeout=ANSWER_SECONDS)
+        violations += axe_violations(page, widget_url)
 
-    (RESULTS / f"axe-{screen}.json").write_text(json.dumps(violations, indent=2))
-    page.screenshot(path=str(RESULTS / f"widget-{screen}-answer.png"))
-    context.close()
+        (RESULTS / f"axe-{screen}.json").write_text(json.dumps(violations, indent=2))
+        page.screenshot(path=str(RESULTS / f"widget-{screen}-answer.png"))
     serious = [v for v in violations if v["impact"] in ("serious", "critical")]
     assert not serious, [(v["id"], v["impact"], v["help"], len(v["nodes"])) for v in serious]
 
@@ -308,38 +318,33 @@ def test_the_page_runs_without_errors_under_its_content_security_policy(page: Pa
 
 
 def test_on_a_phone_the_groups_of_100_people_stand_side_by_side(browser: Browser, widget_url: str) -> None:
-    context = browser.new_context(**PHONE)
-    page = context.new_page()
-    page.goto(widget_url)
-    expect(page.locator(".quick-reply").first).to_be_visible(timeout=ANSWER_SECONDS)
-    ask(page, QUESTION)
-    first, second = (group.bounding_box() for group in last_icon_array(page).locator(".picture-group").all())
-    assert abs(first["y"] - second["y"]) < 1 and first["x"] + first["width"] <= second["x"]
-    assert second["x"] + second["width"] <= PHONE["viewport"]["width"]
-    # The whole answer on one tall phone screen, for people to look at (results/web/).
-    page.set_viewport_size({"width": PHONE["viewport"]["width"], "height": 1400})
-    expect(page.locator(".quick-reply").first).to_be_visible()
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(RESULTS / "phone-answer.png"))
-    context.close()
+    with widget_on(browser, widget_url, **PHONE) as page:
+        ask(page, QUESTION)
+        first, second = (
+            group.bounding_box() for group in last_icon_array(page).locator(".picture-group").all()
+        )
+        assert abs(first["y"] - second["y"]) < 1 and first["x"] + first["width"] <= second["x"]
+        assert second["x"] + second["width"] <= PHONE["viewport"]["width"]
+        # The whole answer on one tall phone screen, for people to look at (results/web/).
+        page.set_viewport_size({"width": PHONE["viewport"]["width"], "height": 1400})
+        expect(page.locator(".quick-reply").first).to_be_visible()
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(RESULTS / "phone-answer.png"))
 
 
 def test_the_widget_fits_a_phone_screen(browser: Browser, widget_url: str) -> None:
-    context = browser.new_context(**PHONE)
-    page = context.new_page()
-    page.goto(widget_url)
-    ask(page, QUESTION)
-    expect(bot_messages(page).filter(has_text="35%")).to_have_count(1, timeout=ANSWER_SECONDS)
+    with widget_on(browser, widget_url, **PHONE) as page:
+        ask(page, QUESTION)
+        expect(bot_messages(page).filter(has_text="35%")).to_have_count(1, timeout=ANSWER_SECONDS)
 
-    width = PHONE["viewport"]["width"]
-    assert page.evaluate("document.documentElement.scrollWidth") <= width  # no sideways scrolling
-    for control in ("#message", "#send", "#not-advice"):
-        box = page.locator(control).bounding_box()
-        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, control
-        assert box["y"] + box["height"] <= PHONE["viewport"]["height"], f"{control} is below the screen"
-    for target in page.locator("button:visible").all():  # big enough to tap
-        assert target.bounding_box()["height"] >= 44, target.inner_text()
-    context.close()
+        width = PHONE["viewport"]["width"]
+        assert page.evaluate("document.documentElement.scrollWidth") <= width  # no sideways scrolling
+        for control in ("#message", "#send", "#not-advice"):
+            box = page.locator(control).bounding_box()
+            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, control
+            assert box["y"] + box["height"] <= PHONE["viewport"]["height"], f"{control} is below the screen"
+        for target in page.locator("button:visible").all():  # big enough to tap
+            assert target.bounding_box()["height"] >= 44, target.inner_text()
 
 
 # Pictures of a result, drawn in the page from the figures the assistant sends.
@@ -438,23 +443,19 @@ def test_pictures_come_back_after_a_reload(page: Page) -> None:
 def test_pictures_pass_an_accessibility_audit_and_are_saved_as_screenshots(
     browser: Browser, widget_url: str, screen: str
 ) -> None:
-    context = browser.new_context(**(PHONE if screen == "phone" else DESKTOP))
-    page = context.new_page()
-    page.goto(widget_url)
-    expect(page.locator(".quick-reply").first).to_be_visible(timeout=ANSWER_SECONDS)
-    ask(page, QUESTION)
-    array = last_icon_array(page)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    array.scroll_into_view_if_needed()
-    page.screenshot(path=str(RESULTS / f"picture-{screen}-icon-array.png"))
-    ask(page, COMPARE)
-    box = page.locator("#transcript .facts-box").last
-    expect(box).to_be_visible(timeout=ANSWER_SECONDS)
-    box.scroll_into_view_if_needed()
-    page.screenshot(path=str(RESULTS / f"picture-{screen}-facts-box.png"))
-    violations = axe_violations(page, widget_url)
-    (RESULTS / f"axe-pictures-{screen}.json").write_text(json.dumps(violations, indent=2))
-    context.close()
+    with widget_on(browser, widget_url, **(PHONE if screen == "phone" else DESKTOP)) as page:
+        ask(page, QUESTION)
+        array = last_icon_array(page)
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        array.scroll_into_view_if_needed()
+        page.screenshot(path=str(RESULTS / f"picture-{screen}-icon-array.png"))
+        ask(page, COMPARE)
+        box = page.locator("#transcript .facts-box").last
+        expect(box).to_be_visible(timeout=ANSWER_SECONDS)
+        box.scroll_into_view_if_needed()
+        page.screenshot(path=str(RESULTS / f"picture-{screen}-facts-box.png"))
+        violations = axe_violations(page, widget_url)
+        (RESULTS / f"axe-pictures-{screen}.json").write_text(json.dumps(violations, indent=2))
     assert not violations, [(v["id"], v["impact"], v["help"], len(v["nodes"])) for v in violations]
 
 
@@ -462,37 +463,33 @@ def test_at_200_percent_zoom_the_pictures_fit_without_sideways_scrolling(
     browser: Browser, widget_url: str
 ) -> None:
     """A 1280-pixel screen at 200% zoom lays the page out in 640 CSS pixels."""
-    context = browser.new_context(viewport={"width": 640, "height": 400}, device_scale_factor=2)
-    page = context.new_page()
-    page.goto(widget_url)
-    ask(page, QUESTION)
-    array = last_icon_array(page)
-    ask(page, COMPARE)
-    expect(page.locator("#transcript .facts-box")).to_be_visible(timeout=ANSWER_SECONDS)
-    assert page.evaluate("document.documentElement.scrollWidth") <= 640
-    box = array.bounding_box()
-    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 640
-    for count in array.locator(".group-count").all():
-        assert float(count.evaluate("c => parseFloat(getComputedStyle(c).fontSize)")) >= 16
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(RESULTS / "picture-zoom-200.png"))
-    context.close()
+    with widget_on(
+        browser, widget_url, viewport={"width": 640, "height": 400}, device_scale_factor=2
+    ) as page:
+        ask(page, QUESTION)
+        array = last_icon_array(page)
+        ask(page, COMPARE)
+        expect(page.locator("#transcript .facts-box")).to_be_visible(timeout=ANSWER_SECONDS)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 640
+        box = array.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 640
+        for count in array.locator(".group-count").all():
+            assert float(count.evaluate("c => parseFloat(getComputedStyle(c).fontSize)")) >= 16
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(RESULTS / "picture-zoom-200.png"))
 
 
 def test_in_high_contrast_mode_the_people_are_told_apart_by_fill_not_colour(
     browser: Browser, widget_url: str
 ) -> None:
-    context = browser.new_context(forced_colors="active", **DESKTOP)
-    page = context.new_page()
-    page.goto(widget_url)
-    ask(page, QUESTION)
-    group = last_icon_array(page).locator(".picture-group").first
-    happened = group.locator(".person.happened").first.evaluate("p => getComputedStyle(p).fill")
-    other = group.locator(".person:not(.happened)").first.evaluate("p => getComputedStyle(p).fill")
-    assert other == "none" and happened != "none", (happened, other)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(RESULTS / "picture-high-contrast.png"))
-    context.close()
+    with widget_on(browser, widget_url, forced_colors="active", **DESKTOP) as page:
+        ask(page, QUESTION)
+        group = last_icon_array(page).locator(".picture-group").first
+        happened = group.locator(".person.happened").first.evaluate("p => getComputedStyle(p).fill")
+        other = group.locator(".person:not(.happened)").first.evaluate("p => getComputedStyle(p).fill")
+        assert other == "none" and happened != "none", (happened, other)
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(RESULTS / "picture-high-contrast.png"))
 
 
 # The page draws only what it can trust: a picture comes from the assistant, but the page checks
