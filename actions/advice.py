@@ -25,7 +25,8 @@ CANNOT_DECIDE = (
 FACTS_FOLLOW = "Here is what the trial found, which you could talk about with them:"
 NO_FACTS = "The trial results I have don't answer this, so please ask your MS team."
 DO_NOT_CHANGE = (
-    "Please don't start, stop or change a medicine, or skip a test, without talking to your MS team first."
+    "Please don't start, stop or change a medicine without talking to your MS team first. "
+    "And don't skip a test."
 )
 
 # Which trial facts bear on a request for advice; None: the trial results say nothing on it.

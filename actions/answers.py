@@ -36,11 +36,11 @@ NOT_A_CURE = (
     "counted how often people had relapses. And they checked if their disability got worse."
 )
 COMPARE_WITHIN_TRIALS = (
-    "The trials had different people in them. So compare the medicines inside each trial. "
-    "Don't compare one trial's figures with another's."
+    "The two trials had different people in them. So compare the two medicines within one trial "
+    "at a time. Don't compare one trial's figures with the other's."
 )
 TALK_TO_YOUR_TEAM = (
-    "Everyone is different. Your MS nurse or neurologist can tell you what this means for you."
+    "Each person is different. Your MS nurse or neurologist can tell you what this means for you."
 )
 
 
@@ -219,7 +219,7 @@ def _several_trials(
         reply.say(f"{sentence(title)}\n" + "\n".join(lines), *rows)
     if topic in SUMMARY_TOPICS:
         for trial in trials:
-            reply.say(f"The {trial.name} researchers concluded this. {sentence(trial.conclusion)}", trial)
+            reply.say(_conclusion(trial, name_the_trial=True), trial)
     reply.say(COMPARE_WITHIN_TRIALS)
     if topic in SUMMARY_TOPICS or any(
         e.category == "efficacy" for t in trials for e in t.endpoints if e.key in keys
@@ -368,7 +368,7 @@ def say_caveat(reply: Reply, store: KnowledgeStore, trial: Trial, name_the_trial
     if experimental is None:
         return
     measured = safety_figures_from(store, trial)
-    sentences = ["Safety note:"]
+    sentences: list[str] = []
     rows: list[object] = []
     figures: list[str] = []
     arm = None
@@ -385,9 +385,10 @@ def say_caveat(reply: Reply, store: KnowledgeStore, trial: Trial, name_the_trial
         rows.append(ordered[0])
     if figures and arm is not None:
         # A sentence a figure: short sentences read more easily than one long list.
-        where = f"in the {measured.name} trial, on" if name_the_trial or measured is not trial else "on"
+        if name_the_trial or measured is not trial:
+            sentences.append(f"These figures are from the {measured.name} trial.")
         first, *others = figures
-        sentences.append(f"{where} {arm.name}, {first}.")
+        sentences.append(f"On {arm.name}, {first}.")
         sentences.extend(f"{phrasing.capitalised(other)}." for other in others)
     else:
         sentences.append(f"{experimental.name} has risks.")
@@ -395,7 +396,8 @@ def say_caveat(reply: Reply, store: KnowledgeStore, trial: Trial, name_the_trial
         if row.short_note:
             sentences.append(row.short_note)
             rows.append(row)
-    reply.say(" ".join(sentences), *rows)
+    said = " ".join(sentences)
+    reply.say(f"Safety note: {said[:1].lower()}{said[1:]}", *rows)
 
 
 def _safety_figures(endpoint: Endpoint, experimental: Treatment) -> list[Result]:
@@ -439,9 +441,10 @@ def _main_arms(trial: Trial) -> list[Arm]:
 
 
 def _what_was_compared(trial: Trial) -> str:
-    """ "A with B" (or "A, B and C") for the arms of the main comparison."""
+    """ "The people in this trial had A or B." for the arms of the main comparison: the groups by
+    what their people had, which reads more easily than "compared A with B"."""
     names = [arm.name for arm in _main_arms(trial)]
-    return " with ".join(names) if len(names) == 2 else phrasing.listing(names)
+    return f"The people in this trial had {phrasing.listing(names, last='or')}."
 
 
 def _asked_treatments(trial: Trial, treatment: Treatment | None) -> list[Treatment]:
@@ -485,8 +488,8 @@ def not_in_trial(trial: Trial, treatment: Treatment) -> Reply:
     """A question about a medicine the trial did not test: say so, and give no figure."""
     reply = Reply()
     reply.say(
-        f"The {trial.name} trial had no {treatment.name} group. So I have no figures for it from "
-        f"this trial. The trial compared {_what_was_compared(trial)}.",
+        f"The {trial.name} trial did not have a group on {treatment.name}. So I have no figures for it. "
+        f"{_what_was_compared(trial)}",
         trial,
     )
     if treatment.what_it_is:
@@ -544,13 +547,18 @@ def _primary_endpoints(store: KnowledgeStore, trial: Trial, _treatment: Treatmen
 def _trial_overview(store: KnowledgeStore, trial: Trial, _treatment: Treatment | None) -> Reply:
     reply = Reply()
     reply.say(
-        f"{trial.name} was {trial.design}. It included {trial.population}. "
-        f"It compared {_what_was_compared(trial)}.",
+        f"{trial.name} was {trial.design}. It included {trial.population}. {_what_was_compared(trial)}",
         trial,
         *_main_arms(trial),
     )
-    reply.say(f"The researchers concluded this. {sentence(trial.conclusion)}", trial)
+    reply.say(_conclusion(trial), trial)
     return reply
+
+
+def _conclusion(trial: Trial, name_the_trial: bool = False) -> str:
+    """The trial team's own conclusion, named as theirs (said in plain words)."""
+    team = f"The {trial.name} team" if name_the_trial else "The team who ran the trial"
+    return f"{team} summed it up like this. {sentence(trial.conclusion)}"
 
 
 def _how_given(store: KnowledgeStore, trial: Trial, treatment: Treatment | None) -> Reply:
@@ -614,7 +622,10 @@ def _results_overview(store: KnowledgeStore, trial: Trial, treatment: Treatment 
     rows: list[object] = [trial]
     for endpoint in [e for e in trial.endpoints if e.category == "efficacy"]:
         headline = phrasing.arms_in_order(headline_results(endpoint), lead.id if lead else None)
-        said = [f"{phrasing.capitalised(endpoint.name)}:", phrasing.figures_side_by_side(endpoint, headline)]
+        said = [
+            f"{phrasing.capitalised(endpoint.plain_name)}:",
+            phrasing.figures_side_by_side(endpoint, headline),
+        ]
         said.extend(phrasing.brief_verdict(comparison) for comparison in endpoint.comparisons)
         lines.append("- " + " ".join(filter(None, said)))
         rows.extend([*headline, *endpoint.comparisons])

@@ -1,6 +1,6 @@
 """Questions about the answer just given: "is that a lot?", "what does that mean?", "could it be
 chance?". Each is answered from the same rows as that answer, said again in plainer terms: each
-group's figure as people in every 100 (a yearly rate as relapses among 100 people in a year),
+group's figure as people in 100 (a yearly rate as relapses among 100 people in a year),
 the difference between the groups in the same terms, and whether it could be down to chance.
 """
 
@@ -110,14 +110,17 @@ def _in_every_hundred(endpoint: Endpoint, figures: list[Result]) -> list[str]:
     rates = [result for result in figures if result.unit == "per person per year"]
     sentences = []
     if percents:
-        sentences.append(f"Think of {PER} people on each medicine.")
         first, *others = percents
-        sentences.append(
-            f"On {first.arm.name}, about {phrasing.in_every_hundred(first.value)} of them "
-            f"{endpoint.outcome_phrase} ({phrasing.number(first.value)}%)."
-        )
+        people = phrasing.in_every_hundred(first.value)
+        happened = f"{endpoint.outcome_phrase} ({phrasing.number(first.value)}%)"
+        if others:
+            sentences.append(f"Think of {PER} people in each group.")
+            sentences.append(f"In the group on {first.arm.name}, about {people} {happened}.")
+        else:
+            sentences.append(f"Think of {PER} people on {first.arm.name}.")
+            sentences.append(f"About {people} of them {happened}.")
         sentences.extend(
-            f"On {other.arm.name}, about {phrasing.in_every_hundred(other.value)} did "
+            f"In the group on {other.arm.name}, about {phrasing.in_every_hundred(other.value)} did "
             f"({phrasing.number(other.value)}%)."
             for other in others
         )
@@ -148,8 +151,8 @@ def _difference(endpoint: Endpoint, figures: list[Result]) -> str:
     fewer = "fewer" if first.value < second.value else "more"
     if first.unit == "per person per year":
         events = endpoint.outcome_phrase
-        return f"That is about {gap} {fewer} {events} for every {PER} people on {first.arm.name}."
-    return f"That is about {gap} {fewer} people out of {PER} on {first.arm.name}."
+        return f"So it was about {gap} {fewer} {events} for every {PER} people on {first.arm.name}."
+    return f"So it was about {gap} {fewer} in {PER} on {first.arm.name}."
 
 
 def _chance(comparison: Comparison, detailed: bool) -> str:

@@ -22,10 +22,10 @@ from actions.topics import MAIN_TOPICS, QUESTION_PREFIX, TOPIC_TITLES, offer_top
 
 SOMETHING_ELSE = {"title": "Something else", "payload": "/out_of_scope"}
 OUT_OF_SCOPE = (
-    "Sorry, I can't help with that. I only know the results of the trial that compared alemtuzumab "
-    "(Lemtrada) with interferon beta-1a (Rebif) in relapsing MS. I have no figures for other "
-    "medicines, other trials or other conditions, so I won't guess. Your MS nurse or neurologist "
-    "can help with other questions. Here is what you can ask me about:"
+    "Sorry, I can't help with that. I only know the results of two trials in relapsing MS. In "
+    "both, people had alemtuzumab (Lemtrada) or interferon beta-1a (Rebif). I have no figures for "
+    "other medicines, trials or illnesses. So I won't guess. Your MS nurse or neurologist can help "
+    "with other questions. Here is what you can ask me about:"
 )
 LIKELY_TOPICS_SHOWN = 3
 

@@ -61,7 +61,7 @@ NO_COMPARISON_TO_JUDGE = (
 def limits(follow_up: FollowUp, trial: Trial) -> str:
     """What these figures cannot show, said with every one of them."""
     others = [arm.name for arm in trial.arms if arm.role == "comparator"]
-    compared = f" They are not a comparison with {phrasing.listing(others)}." if others else ""
+    compared = f" And they do not compare it with {phrasing.listing(others)}." if others else ""
     extra = f" {sentence(follow_up.extra_treatment)}" if follow_up.extra_treatment else ""
     return (
         f"Please read these figures with care. This part had no comparison group. It counts only "
@@ -123,9 +123,9 @@ def offers_follow_up(store: KnowledgeStore, trials: Sequence[Trial], topics: Seq
 
 def _not_followed(reply: Reply, follow_up: FollowUp, treatment: Treatment) -> None:
     reply.say(
-        f"The follow-up after the {follow_up.trial.name} trial counted only people who had "
-        f"{follow_up.arm.name}. So I have no figures for {treatment.name} after the trial. I "
-        f"won't guess. Here is what happened to the people on {follow_up.arm.name}.",
+        f"Only people on {follow_up.arm.name} were counted in the {follow_up.trial.name} follow-up. "
+        f"So I have no figures for {treatment.name} after the trial. I won't guess. But here is "
+        "what happened to the people who were counted.",
         follow_up,
     )
 
@@ -143,7 +143,7 @@ def _say_follow_up(reply: Reply, follow_up: FollowUp, trial: Trial, wanted: set[
 
 def _describe(measure: FollowUpMeasure) -> str:
     """One measure in natural frequencies, year by year or over a period, then the exact figures:
-    "In year A, about N in every 100 people had no signs of MS activity. In year B it was M ...
+    "In year A, about N in 100 people had no signs of MS activity. In year B it was M ...
     (the percentages)". A yearly rate is said as events for every 100 people, then per person."""
     first, *later = measure.results
     is_rate = first.unit == "per person per year"

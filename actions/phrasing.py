@@ -1,7 +1,7 @@
 """Turn rows from the knowledge store into plain words.
 
 Every number said here comes from a row; this module holds only the wording around it.
-Percentages are also said as natural frequencies ("about 30 in every 100 people"), which
+Percentages are also said as natural frequencies ("about 30 in 100 people"), which
 people understand better than percentages, and relative figures are always paired with the
 absolute ones they came from.
 """
@@ -13,7 +13,7 @@ from typing import Iterable, Sequence
 
 from actions.models import Comparison, Endpoint, Result, Source
 
-PER = 100  # natural frequencies are said "in every 100 people"
+PER = 100  # natural frequencies are said "in 100 people"
 IN_BRIEF = ("percent", "per person per year")  # the units a short answer says in its own words
 CHANCE_THRESHOLD = 0.05  # the usual line for "unlikely to be down to chance"
 CLEAR_DIFFERENCE = "The difference is unlikely to be down to chance."
@@ -39,7 +39,7 @@ def number(value: float) -> str:
 
 
 def in_every_hundred(value: float) -> int:
-    """A percentage (or a rate per person) as whole people in every 100, rounding halves up."""
+    """A percentage (or a rate per person) as whole people in 100, rounding halves up."""
     return int(Decimal(str(value)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
@@ -67,8 +67,8 @@ def sentence(text: str) -> str:
 
 
 def people_in_every_hundred(result: Result) -> str:
-    """A percentage as a natural frequency: 29.6% -> "about 30 in every 100 people"."""
-    return f"about {in_every_hundred(result.value)} in every {PER} people"
+    """A percentage as a natural frequency: 29.6% -> "about 30 in 100 people"."""
+    return f"about {in_every_hundred(result.value)} in {PER} people"
 
 
 def percent_detail(result: Result) -> str:
@@ -81,33 +81,32 @@ def percent_detail(result: Result) -> str:
 
 def describe_result(endpoint: Endpoint, result: Result, first: bool = True) -> str:
     """One arm's figure in short sentences. The `first` arm said gets the full wording; the
-    next ones are said "for comparison"."""
+    next ones say only their figure ("On B, it was ...")."""
     arm = result.arm.name
     if result.value is None:
         return f"This does not apply to {arm}. {sentence(result.not_applicable)}"
-    lead = "On" if first else "For comparison, on"
     if result.unit == "percent":
         if first:
             said = f"{capitalised(people_in_every_hundred(result))} on {arm} {endpoint.outcome_phrase}."
         else:
-            said = f"For comparison, on {arm} it was {people_in_every_hundred(result)}."
+            said = f"On {arm}, it was {people_in_every_hundred(result)}."
         return f"{said} That is {percent_detail(result)}."
     if result.unit == "per person per year":
         per_hundred = in_every_hundred(result.value * PER)
         return (
-            f"{lead} {arm}, people had {number(result.value)} {endpoint.outcome_phrase} on average. "
-            f"That is about {per_hundred} {endpoint.outcome_phrase} for every {PER} people."
+            f"On {arm}, people had {number(result.value)} {endpoint.outcome_phrase} on average. "
+            f"That is about {per_hundred} {endpoint.outcome_phrase} in a group of {PER} people."
         )
     went, verdict = _points_direction(endpoint, result.value)
     return (
-        f"{lead} {arm}, the {endpoint.outcome_phrase} {went} by {number(abs(result.value))} points "
+        f"On {arm}, the {endpoint.outcome_phrase} {went} by {number(abs(result.value))} points "
         f"on average.{verdict}"
     )
 
 
 def brief_figures(endpoint: Endpoint, results: Sequence[Result], say_what: bool = True) -> list[str]:
     """Each group's figure in the same short sentence, the first group first, so they compare at
-    a glance: "On A, it was about N in every 100 (N%). On B, ..." after a sentence naming what
+    a glance: "On A, about N in 100 (N%). On B, ..." after a sentence naming what
     was counted (unless not `say_what`: the sentence before said it). Figures of another kind are
     said as `describe_result` says them."""
     if not results or any(r.value is None or r.unit not in IN_BRIEF for r in results):
@@ -116,8 +115,7 @@ def brief_figures(endpoint: Endpoint, results: Sequence[Result], say_what: bool 
         return [
             f"Here is how many people {endpoint.outcome_phrase}." if say_what else "",
             *(
-                f"On {r.arm.name}, it was about {in_every_hundred(r.value)} in every {PER} "
-                f"({number(r.value)}%)."
+                f"On {r.arm.name}, about {in_every_hundred(r.value)} in {PER} ({number(r.value)}%)."
                 for r in results
             ),
         ]
@@ -214,8 +212,8 @@ def describe_comparison(endpoint: Endpoint, comparison: Comparison, headline: Se
         if interval and comparison.ci_lower < 1 < comparison.ci_upper:
             sentences.append(
                 "The confidence interval is the range the real result most likely lies in. This one "
-                f"goes from lower to higher. So on {experimental}, {subject} could really be lower, "
-                f"about the same, or higher than on {comparator}."
+                f"goes from lower to higher. So on {experimental}, {subject} could really be lower. "
+                f"Or it could be about the same, or higher than on {comparator}."
             )
         absolute = _absolute_terms(endpoint, headline)
         if absolute and change is not None:
@@ -273,7 +271,7 @@ def figures_side_by_side(endpoint: Endpoint, results: Sequence[Result]) -> str:
 
 
 def _absolute_terms(endpoint: Endpoint, headline: Sequence[Result]) -> str:
-    """ "In plain numbers: about 10 in every 100 people on A <outcome>. On B, it was about 30." """
+    """ "In plain numbers: about 10 in 100 people on A <outcome>. On B, it was about 30." """
     percents = [r for r in headline if r.value is not None and r.unit == "percent"]
     if len(percents) < 2:
         return ""

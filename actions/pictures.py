@@ -91,7 +91,7 @@ def icon_array(trial: Trial, endpoint: Endpoint, treatment: Treatment | None = N
     alt += f"{figures}{no_figure} {verdict}"
     table = "\n".join(
         [
-            f"{trial.name}: how many people in every {PER} {endpoint.outcome_phrase}.",
+            f"{trial.name}: how many people in {PER} {endpoint.outcome_phrase}.",
             *(f"{_bar(g['people'])} {g['people']} on {g['name']}." for g in groups),
             *(f"It {DOES_NOT_APPLY} to {name}." for name in left_out),
             verdict,

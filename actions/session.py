@@ -23,8 +23,8 @@ logger = logging.getLogger(__name__)
 OPENING_NOTICE = "utter_opening_notice"
 
 GREETING = (
-    "Hello! I explain the results of two trials in relapsing MS. They compared alemtuzumab "
-    "(Lemtrada) with interferon beta-1a (Rebif). You can ask about relapses, disability and side "
+    "Hi! I can tell you what two trials in relapsing MS found. In both, people had alemtuzumab "
+    "(Lemtrada) or interferon beta-1a (Rebif). You can ask about relapses, disability and side "
     "effects. You can ask about check-ups and the trials too. What would you like to know?"
 )
 

@@ -48,10 +48,10 @@ def test_how_many_relapsed_on_alemtuzumab_gives_35_with_interferons_51_the_cavea
     answer_text, caveat = sent
     assert answer_text.startswith(
         "In the CARE-MS II trial, here is how many people had at least one relapse over the 2 years. "
-        "On alemtuzumab 12 mg, it was about 35 in every 100 (35%)."
+        "On alemtuzumab 12 mg, about 35 in 100 (35%)."
     )
     assert answer_text.index("35%") < answer_text.index("51%"), "the asked arm comes first"
-    assert "On interferon beta-1a, it was about 51 in every 100 (51%)." in answer_text
+    assert "On interferon beta-1a, about 51 in 100 (51%)." in answer_text
     for risk in ("reaction to the drip", "infection", "autoimmune", "every month"):
         assert risk in caveat
     assert "Lancet" in source_line(sent)
@@ -65,10 +65,10 @@ def test_a_follow_up_naming_the_other_treatment_answers_the_same_topic_for_it(us
         {"topic": "relapse", "treatment": "alemtuzumab"},
     )
     assert re.match(
-        r"In the CARE-MS II trial, here is how many people [^.]*\. On interferon beta-1a[^,]*, it was about 51 in every 100",
+        r"In the CARE-MS II trial, here is how many people [^.]*\. On interferon beta-1a[^,]*, about 51 in 100",
         sent[0],
     )
-    assert "On alemtuzumab 12 mg, it was about 35 in every 100 (35%)." in sent[0]
+    assert "On alemtuzumab 12 mg, about 35 in 100 (35%)." in sent[0]
 
 
 def test_a_follow_up_naming_an_outcome_switches_to_that_topic(use_store) -> None:
@@ -95,7 +95,7 @@ def test_a_follow_up_remembers_the_topic_and_treatment_for_the_next_turn(use_sto
 def test_a_misspelt_treatment_without_an_entity_is_still_understood(use_store) -> None:
     sent = ask("ask_relapse", "how many ppl relapsed on alemtuzamab")
     assert re.match(
-        r"In the CARE-MS II trial, here is how many people [^.]*\. On alemtuzumab[^,]*, it was about 35 in every 100",
+        r"In the CARE-MS II trial, here is how many people [^.]*\. On alemtuzumab[^,]*, about 35 in 100",
         sent[0],
     )
 
@@ -113,8 +113,8 @@ def test_how_sure_is_the_disability_result_explains_the_relative_42_percent_in_a
     assert "42% lower" in text and "hazard ratio 0.58" in text
     assert "This 42% improvement is a relative figure" in text
     assert (
-        "In plain numbers, about 13 in every 100 people on alemtuzumab 12 mg had disability that got worse "
-        "and stayed worse for 6 months. On interferon beta-1a, it was about 20 in every 100 people." in text
+        "In plain numbers, about 13 in 100 people on alemtuzumab 12 mg had disability that got worse "
+        "and stayed worse for 6 months. On interferon beta-1a, it was about 20 in 100 people." in text
     )
     assert "Kaplan-Meier estimate" in text and "21.1%" in text and "12.7%" in text
     assert "unlikely to be down to chance (p=0.0084)" in text
@@ -139,7 +139,7 @@ def test_every_question_topic_gets_an_answer_with_its_source(use_store, intent: 
 def test_infusion_reactions_on_interferon_say_honestly_that_they_do_not_apply(use_store) -> None:
     sent = ask("inform_treatment", "what about rebif", [INTERFERON], {"topic": "infusion_reactions"})
     assert sent[0].startswith("In the CARE-MS II trial, this does not apply to interferon beta-1a")
-    assert "on alemtuzumab 12 mg it was about 90 in every 100 people" in sent[0]
+    assert "On alemtuzumab 12 mg, it was about 90 in 100 people" in sent[0]
     assert any("watched for at least 2 hours" in t for t in sent)
 
 
@@ -161,7 +161,7 @@ def test_monitoring_lists_the_tests_and_how_long_they_go_on(use_store) -> None:
 
 def test_participants_say_who_and_how_many(use_store) -> None:
     text = ask("ask_participants")[0]
-    assert "had a relapse on their first MS medicine" in text and "first-line treatment" in text
+    assert "had a relapse on their first MS medicine" in text and "interferon beta or glatiramer" in text
     assert (
         "667 people" in text
         and "426 people on alemtuzumab 12 mg" in text

@@ -23,7 +23,7 @@ from tests.fake_chat_apis import TELEGRAM_BOT_NAME, TELEGRAM_CHAT_ID
 WAIT_SECONDS = 60  # Slack events are answered in the background; poll for at most this long
 QUIET_SECONDS = 5  # how long to watch for an answer that must not come
 QUESTION = "how many people relapsed on alemtuzumab?"
-ANSWER = "about 35 in every 100"  # in the one message answering QUESTION (its picture: "35 in 100")
+ANSWER = "about 35 in 100 ("  # in the one message answering QUESTION (its picture: "35 in 100")
 OPENING = "Hello. I'm an automated assistant"  # a new conversation's first message
 TELEGRAM_SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 SLACK_SETTINGS = {"slack_token": "xoxb-test-token", "slack_signing_secret": SLACK_SIGNING_SECRET}
@@ -279,7 +279,7 @@ def test_a_telegram_answer_shows_its_picture_as_a_text_table(telegram, from_tele
     assert wait_for(lambda: any("●" in t for t in fake_chat_apis.telegram_messages_to(4747)), WAIT_SECONDS)
     (table,) = [t for t in fake_chat_apis.telegram_messages_to(4747) if "●" in t]
     lines = table.splitlines()
-    assert lines[0] == "CARE-MS II: how many people in every 100 had at least one relapse over the 2 years."
+    assert lines[0] == "CARE-MS II: how many people in 100 had at least one relapse over the 2 years."
     assert lines[1].endswith(" 35 on alemtuzumab 12 mg.") and lines[1].count("●") == 7
     assert lines[2].endswith(" 51 on interferon beta-1a.") and lines[2].count("●") == 10
 

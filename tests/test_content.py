@@ -45,7 +45,7 @@ def test_every_figure_in_the_seed_summary_is_answerable(everything_the_bot_can_s
         "stopped early",
         "sustained accumulation of disability",
         "secondary autoimmunity",
-        "serious but are treatable",
+        "serious, but they can be treated",
         "Coles and others",
         "thyroid",
         "every 3 months",

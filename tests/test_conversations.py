@@ -51,7 +51,7 @@ def test_a_follow_up_uses_what_was_asked_before(chat) -> None:
     chat("how many people relapsed on lemtrada")
     said = texts(chat("and on interferon?"))
     assert re.match(
-        r"In the CARE-MS II trial, here is how many people [^.]*\. On interferon beta-1a[^,]*, it was about 51 in every 100",
+        r"In the CARE-MS II trial, here is how many people [^.]*\. On interferon beta-1a[^,]*, about 51 in 100",
         said[0],
     )
 
@@ -97,12 +97,12 @@ def test_greeting_says_what_can_be_asked(chat) -> None:
 
 def test_a_button_payload_gets_the_answer(chat) -> None:
     said = texts(chat("/ask_disability"))
-    assert "about 13 in every 100 (13%)" in said[0]
+    assert "about 13 in 100 (13%)" in said[0]
 
 
 def test_an_emergency_inside_a_question_gets_urgent_help_and_no_figures(chat) -> None:
     said = texts(chat("how many relapsed on lemtrada? also my lips are swelling up"))
-    assert said == [said[0]] and "call 999, 112 or 911, or your local emergency number now" in said[0]
+    assert said == [said[0]] and "call 999, 112 or 911. Or call your local emergency number now" in said[0]
     assert "%" not in said[0]
 
 
@@ -114,7 +114,7 @@ def test_thoughts_of_self_harm_get_the_crisis_wording(chat) -> None:
 def test_a_harmless_question_about_a_symptom_is_answered_normally(chat) -> None:
     said = texts(chat("how common were headaches after the infusion?"))
     assert not any(text.startswith("What you describe could be an emergency") for text in said)
-    assert any("in every 100 people" in text for text in said)
+    assert any("in 100 people" in text for text in said)
 
 
 def test_personal_advice_is_declined_kindly(chat) -> None:
@@ -125,7 +125,7 @@ def test_personal_advice_is_declined_kindly(chat) -> None:
 
 def test_a_group_that_did_not_exist_gets_an_honest_answer(chat) -> None:
     said = texts(chat("how many people relapsed on placebo?"))
-    assert said[0].startswith("The CARE-MS II trial had no placebo group")
+    assert said[0].startswith("The CARE-MS II trial did not have a group on placebo")
     assert not any("%" in text for text in said)
 
 
@@ -156,16 +156,16 @@ def test_is_lemtrada_better_than_rebif_gets_the_main_results_with_their_verdicts
 def test_after_a_figure_is_that_a_lot_and_what_does_that_mean_explain_it(chat) -> None:
     chat("how many people relapsed on alemtuzumab?")
     judged = " ".join(texts(chat("is that a lot?")))
-    assert "about 16 fewer people out of 100 on alemtuzumab 12 mg" in judged and "Goodbye" not in judged
+    assert "about 16 fewer in 100 on alemtuzumab 12 mg" in judged and "Goodbye" not in judged
     explained = " ".join(texts(chat("in plain English please")))
-    assert "Think of 100 people on each medicine" in explained and "(51%)" in explained
+    assert "Think of 100 people in each group" in explained and "(51%)" in explained
 
 
 def test_a_correction_answers_for_the_treatment_meant(chat) -> None:
     chat("how many people relapsed on alemtuzumab?")
     said = texts(chat("no, I meant the injections"))
     assert re.match(
-        r"In the CARE-MS II trial, here is how many people [^.]*\. On interferon beta-1a[^,]*, it was about 51 in every 100",
+        r"In the CARE-MS II trial, here is how many people [^.]*\. On interferon beta-1a[^,]*, about 51 in 100",
         said[0],
     )
 

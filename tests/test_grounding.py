@@ -70,7 +70,7 @@ def stored_numbers(knowledge_url: str) -> set[Decimal]:
                         numbers.add(whole(row.value))
                     elif row.unit == "per person per year":
                         numbers.add(whole(row.value * 100))
-    # The gap between two groups of one result, said the same way ("about 16 fewer people out of
+    # The gap between two groups of one result, said the same way ("about 16 fewer people in
     # 100"): the difference of the stored figures, rounded once.
     with KnowledgeStore.open(knowledge_url) as store:
         for endpoint in store.session.execute(select(Endpoint)).scalars():

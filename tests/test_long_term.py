@@ -1,6 +1,6 @@
 """What happened after the trials: the 5-year follow-ups, answered honestly as what they are.
 
-The follow-ups had no comparison group, count only the people who chose to carry on, and allowed
+The follow-ups had no comparison group, count only the people who chose to stay on, and allowed
 extra courses. Every answer holding one of their figures says so, and none of their figures is
 ever mixed into a 2-year answer. Tested as the patient sees it: a tracker from a dict, the
 answering action, the text sent back.
@@ -41,15 +41,14 @@ def test_does_it_last_gets_the_follow_up_in_natural_frequencies_with_its_limits(
     sent, _, slots = ask("ask_long_term", "does it last?")
     text = sent[0]
     assert text.startswith("Here is what happened after the CARE-MS II trial.")
-    assert NO_COMPARISON_GROUP in text and "chose to carry on" in text
+    assert NO_COMPARISON_GROUP in text and "chose to stay on" in text
     assert "So it cannot show that alemtuzumab caused these results." in text
-    assert "They are not a comparison with interferon beta-1a." in text
+    assert "And they do not compare it with interferon beta-1a." in text
     assert (
-        "In the 5 years, about 60 in every 100 people did not need a third course of alemtuzumab (59.8%)."
-        in text
+        "In the 5 years, about 60 in 100 people did not need a third course of alemtuzumab (59.8%)." in text
     )
     assert "In year 3, there were about 22 relapses for every 100 people." in text
-    assert "In the 5 years, about 75 in every 100 people had no lasting worsening of their disability" in text
+    assert "In the 5 years, about 75 in 100 people had no lasting worsening of their disability" in text
     assert "(52.9%, 54.2% and 58.2%)" in text
     assert any(t.startswith("Safety note:") for t in sent), "a benefit answer keeps the safety note"
     assert "5-year CARE-MS II paper" in source_line(sent)
@@ -107,7 +106,7 @@ def test_a_question_on_the_2_years_after_a_later_answer_gets_the_trial_s_own_ans
     for text in ("how many had a relapse?", "and at 2 years?"):
         sent = ask("ask_relapse", text, None, AFTER_AN_ANSWER_ON_LATER_YEARS)[0]
         assert re.match(
-            r"In the CARE-MS II trial, here is how many people [^.]*\. On alemtuzumab[^,]*, it was about 35 in every 100",
+            r"In the CARE-MS II trial, here is how many people [^.]*\. On alemtuzumab[^,]*, about 35 in 100",
             sent[0],
         ), text
         assert not any(NO_COMPARISON_GROUP in t for t in sent)
@@ -122,7 +121,7 @@ def test_is_that_good_after_a_later_answer_says_there_is_nothing_fair_to_compare
 def test_later_years_on_interferon_are_honestly_not_counted(use_store) -> None:
     text = ask("ask_long_term", "does rebif keep working?", [INTERFERON])[0][0]
     assert text.startswith(
-        "The follow-up after the CARE-MS II trial counted only people who had alemtuzumab 12 mg. "
+        "Only people on alemtuzumab 12 mg were counted in the CARE-MS II follow-up. "
         "So I have no figures for interferon beta-1a after the trial. I won't guess."
     )
 

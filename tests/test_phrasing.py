@@ -41,10 +41,8 @@ def test_a_clear_difference_is_an_improvement_with_its_absolute_figures() -> Non
     clear = comparison(value=0.58, ci_lower=0.38, ci_upper=0.87, relative_change=42, p_value=0.0084)
     said = " ".join(describe_comparison(WORSE_DISABILITY, clear, HEADLINE))
     assert "This 42% improvement is a relative figure." in said
-    assert (
-        "In plain numbers, about 8 in every 100 people on new medicine had disability that got worse." in said
-    )
-    assert "On old medicine, it was about 11 in every 100 people." in said
+    assert "In plain numbers, about 8 in 100 people on new medicine had disability that got worse." in said
+    assert "On old medicine, it was about 11 in 100 people." in said
 
 
 def test_without_a_p_value_the_interval_decides() -> None:

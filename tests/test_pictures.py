@@ -116,7 +116,7 @@ def test_the_terminal_gets_the_picture_as_a_text_table_in_the_first_message(use_
     assert not any(message.get("custom") for message in sent)
     said = texts(sent)
     assert len(said) == 2
-    assert "CARE-MS II: how many people in every 100 had at least one relapse over the 2 years." in said[0]
+    assert "CARE-MS II: how many people in 100 had at least one relapse over the 2 years." in said[0]
     assert "●●●●●●●○○○○○○○○○○○○○ 35 on alemtuzumab 12 mg." in said[0]
 
 

@@ -64,13 +64,13 @@ def test_a_medicine_the_trial_did_not_test_never_gets_a_figure(
 ) -> None:
     messages, _ = run_action(ActionAnswerQuestion(), tracker_from(intent, text, slots=slots))
     sent = texts(messages)
-    assert sent[0].startswith(f"The CARE-MS II trial had no {missing} group")
+    assert sent[0].startswith(f"The CARE-MS II trial did not have a group on {missing}.")
     assert not any(FIGURE.search(message) for message in sent), sent
 
 
 def test_there_was_no_placebo_group_and_the_answer_says_what_was_compared(use_store) -> None:
     messages, _ = run_action(ActionAnswerQuestion(), tracker_from("ask_relapse", "relapses on placebo"))
-    assert "The trial compared alemtuzumab 12 mg with interferon beta-1a." in texts(messages)[0]
+    assert "The people in this trial had alemtuzumab 12 mg or interferon beta-1a." in texts(messages)[0]
 
 
 def session_start(monkeypatch: pytest.MonkeyPatch, slots=None) -> tuple[list[str], list[dict]]:
@@ -125,7 +125,9 @@ def test_the_urgent_reply_has_a_default_and_a_self_harm_wording() -> None:
     ]
     assert len(default) == 1 and len(self_harm) == 1
     assert "{emergency_contact}" in default[0]["text"] and "{emergency_contact}" in self_harm[0]["text"]
-    assert rendered("utter_urgent_help").count("call 999, 112 or 911, or your local emergency number") == 1
+    assert (
+        rendered("utter_urgent_help").count("call 999, 112 or 911. Or call your local emergency number") == 1
+    )
 
 
 def test_when_unsure_the_likely_topics_are_offered_as_buttons_and_no_figure_is_given() -> None:
@@ -268,7 +270,7 @@ def test_when_the_model_suspects_an_emergency_no_rule_confirms_the_fallback_says
     )
     messages, _ = run_action(ActionAskWhichTopic(), tracker)
     assert texts(messages) == [
-        "If you need urgent help, please call 999, 112 or 911, or your local emergency number now.",
+        "If you need urgent help, please call 999, 112 or 911. Or call your local emergency number now.",
         NOT_SURE,
     ]
 

@@ -75,7 +75,7 @@ def test_a_short_answer_has_both_groups_figures_the_safety_note_and_the_source(
 ) -> None:
     for where, said in benefit_answers:
         figures, note = said
-        assert figures.count(" in every 100 (") == 2 or figures.count(" it was ") == 1, where
+        assert figures.count(" in 100 (") == 2 or figures.count(" it was ") == 1, where
         assert note.startswith("Safety note:"), where
         for risk in ("reaction to the drip", "infection", "autoimmune", "blood and urine tests every month"):
             assert risk in note, (where, risk)
@@ -183,7 +183,7 @@ def test_a_question_that_names_a_measure_gets_that_measure_in_the_short_answer(u
     score = texts(ask("ask_disability", "did the EDSS disability scores change on lemtrada?"))
     assert "went down by 0.17 points" in score[0] and "went up by 0.24 points" in score[0]
     worse = texts(ask("ask_disability", "did disability get worse on lemtrada?"))
-    assert "about 13 in every 100 (13%)" in worse[0] and "points" not in worse[0]
+    assert "about 13 in 100 (13%)" in worse[0] and "points" not in worse[0]
 
 
 def test_how_sure_after_trials_side_by_side_says_it_of_each_trial_with_one_safety_note(use_store) -> None:

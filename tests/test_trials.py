@@ -104,10 +104,10 @@ def test_a_trial_is_found_by_its_name_or_its_people_and_never_by_a_near_spelling
 def test_a_question_naming_care_ms_i_gets_care_ms_i_figures_and_no_others(use_store) -> None:
     sent, slots = ask("ask_relapse", "how many people relapsed in CARE-MS I?", [CARE_MS_I])
     assert re.match(
-        r"In the CARE-MS I trial, here is how many people [^.]*\. On alemtuzumab 12 mg[^,]*, it was about 22 in every 100",
+        r"In the CARE-MS I trial, here is how many people [^.]*\. On alemtuzumab 12 mg[^,]*, about 22 in 100",
         sent[0],
     )
-    assert "about 40 in every 100" in sent[0]
+    assert "about 40 in 100" in sent[0]
     assert not any("35" in text or "CARE-MS II trial" in text.split("Safety note")[0] for text in sent[:1])
     assert "The CARE-MS I paper by Cohen" in sent[-1]
     assert slots["trial"] == ["care-ms-i"]
@@ -123,7 +123,7 @@ def test_the_people_in_a_trial_scope_a_question_even_without_an_entity(use_store
 def test_a_question_naming_no_trial_is_answered_for_care_ms_ii_and_says_so(use_store) -> None:
     sent, slots = ask("ask_relapse", "how many people relapsed on alemtuzumab?", [ALEMTUZUMAB])
     assert re.match(
-        r"In the CARE-MS II trial, here is how many people [^.]*\. On [^,]+, it was about 35 in every 100",
+        r"In the CARE-MS II trial, here is how many people [^.]*\. On [^,]+, about 35 in 100",
         sent[0],
     )
     terminal = texts(
@@ -142,7 +142,7 @@ def test_the_next_question_stays_with_the_trial_the_conversation_is_about(use_st
 def test_a_follow_up_naming_only_a_trial_answers_the_same_question_for_it(use_store) -> None:
     sent, _ = ask("inform_trial", "and in CARE-MS I?", [CARE_MS_I], {"topic": "relapse_free"})
     assert re.match(
-        r"In the CARE-MS I trial, here is how many people [^.]*\. On alemtuzumab 12 mg[^,]*, it was about 78 in every 100",
+        r"In the CARE-MS I trial, here is how many people [^.]*\. On alemtuzumab 12 mg[^,]*, about 78 in 100",
         sent[0],
     )
     assert "(77.6%)" in sent[0]
@@ -165,7 +165,7 @@ def test_a_trial_without_figures_on_a_topic_says_so_and_gives_the_other_trials(u
     sent, _ = ask("ask_infusion_reactions", "infusion reactions in CARE-MS I?", [CARE_MS_I])
     assert sent[0] == "I don't have checked facts on this from the CARE-MS I trial, so I won't guess."
     assert sent[1] == "Here is what the CARE-MS II trial found."
-    assert sent[2].startswith("In the CARE-MS II trial, about 90 in every 100 people on alemtuzumab 12 mg")
+    assert sent[2].startswith("In the CARE-MS II trial, about 90 in 100 people on alemtuzumab 12 mg")
 
 
 # Not statistically significant: said honestly, from the stored interval and p-value.
@@ -184,7 +184,7 @@ def test_did_alemtuzumab_reduce_disability_in_people_new_to_treatment(use_store)
         1
     ]
     assert "hazard ratio 0.70, 95% confidence interval 0.40 to 1.23" in how_sure
-    assert "could really be lower, about the same, or higher" in how_sure
+    assert "could really be lower. Or it could be about the same, or higher" in how_sure
     assert "could be down to chance (p=0.22)" in how_sure
     assert "did not show that alemtuzumab 12 mg was better or worse than interferon beta-1a" in how_sure
     for claim in ("improvement", "reduced", "% lower", "unlikely to be down to chance"):
@@ -250,7 +250,10 @@ def test_changing_the_stored_figures_changes_the_verdict_and_nothing_else_is_nee
 def test_how_did_alemtuzumab_do_in_both_trials_puts_them_side_by_side(use_store) -> None:
     sent, slots = ask("ask_trial_overview", "How did alemtuzumab do in both trials?", [ALEMTUZUMAB, BOTH])
     assert sent[0].startswith("Here are the trials side by side. CARE-MS II included people")
-    assert "CARE-MS I included people with relapsing-remitting MS. None of them" in sent[0]
+    assert (
+        "CARE-MS I included people with relapsing-remitting MS. This is MS that comes and goes. None of them"
+        in sent[0]
+    )
     by_title = {text.splitlines()[0]: text.splitlines()[1:] for text in sent if "\n- " in text}
     assert list(by_title) == [
         "Having a relapse.",
@@ -267,10 +270,10 @@ def test_how_did_alemtuzumab_do_in_both_trials_puts_them_side_by_side(use_store)
     assert "unlikely to be down to chance (hazard ratio 0.58" in care_ms_ii_disability
     assert "No clear difference: it could be down to chance (hazard ratio 0.70, " in care_ms_i_disability
     assert "95% confidence interval 0.40 to 1.23, p=0.22)" in care_ms_i_disability
-    assert any(text.startswith("The CARE-MS I researchers concluded this.") for text in sent)
+    assert any(text.startswith("The CARE-MS I team summed it up like this.") for text in sent)
     assert COMPARE_WITHIN_TRIALS in sent
     caveat = next(text for text in sent if text.startswith("Safety note"))
-    assert "in the CARE-MS II trial, on alemtuzumab 12 mg, about 90 in 100" in caveat
+    assert "these figures are from the CARE-MS II trial. On alemtuzumab 12 mg, about 90 in 100" in caveat
     assert "Cohen" in source_line(sent) and "Coles" in source_line(sent)
     assert slots["trial"] == ["care-ms-ii", "care-ms-i"]
 
@@ -294,7 +297,7 @@ def test_a_topic_one_trial_did_not_measure_says_so_beside_the_other(use_store) -
 def test_the_safety_note_under_care_ms_i_names_the_trial_its_figures_come_from(use_store) -> None:
     sent, _ = ask("ask_relapse_rate", "relapse rate in CARE-MS I", [CARE_MS_I])
     caveat = next(text for text in sent if text.startswith("Safety note"))
-    assert "in the CARE-MS II trial, on alemtuzumab 12 mg, about 90 in 100" in caveat
+    assert "these figures are from the CARE-MS II trial. On alemtuzumab 12 mg, about 90 in 100" in caveat
     assert "every month, for 48 months" in caveat
 
 
@@ -410,4 +413,4 @@ def test_no_trial_quick_replies_where_they_would_not_help(use_store, channel, in
 
 def test_the_model_taking_an_ordinary_other_for_the_other_trial_does_not_switch_trial(use_store) -> None:
     sent, _ = ask("ask_infections", "were there other infections?", [OTHER], {"trial": ["care-ms-ii"]})
-    assert sent[0].startswith("In the CARE-MS II trial, about 77 in every 100")
+    assert sent[0].startswith("In the CARE-MS II trial, about 77 in 100")

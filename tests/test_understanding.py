@@ -36,7 +36,7 @@ def has_caveat_and_source(said: str) -> bool:
 def test_what_are_the_side_effects_gives_every_risk_the_store_holds(use_store) -> None:
     said = ask("ask_side_effects", "what are the side effects of lemtrada?", [ALEMTUZUMAB])
     assert (
-        "About 90 in every 100 people on alemtuzumab 12 mg had a mild to moderate reaction to the drip (90%)"
+        "About 90 in 100 people on alemtuzumab 12 mg had a mild to moderate reaction to the drip (90%)"
         in said
     )
     assert "(77%)" in said and "(66%)" in said  # infections, both groups
@@ -68,11 +68,8 @@ def test_can_it_cure_ms_says_honestly_that_the_trials_did_not_test_a_cure(use_st
 
 def test_is_that_a_lot_judges_the_last_answer_from_its_own_figures(use_store) -> None:
     said = ask("ask_judgement", "is that a lot?", slots={"topic": "relapse", "treatment": "alemtuzumab"})
-    assert "On alemtuzumab 12 mg, about 35 of them had at least one relapse" in said
-    assert (
-        "about 51 did (51%)" in said
-        and "That is about 16 fewer people out of 100 on alemtuzumab 12 mg" in said
-    )
+    assert "In the group on alemtuzumab 12 mg, about 35 had at least one relapse" in said
+    assert "about 51 did (51%)" in said and "So it was about 16 fewer in 100 on alemtuzumab 12 mg" in said
     assert "depends on your own MS" in said and has_caveat_and_source(said)
     assert "Goodbye" not in said
 
@@ -95,7 +92,7 @@ def test_what_does_that_mean_says_a_yearly_rate_as_relapses_among_100_people(use
 def test_what_does_the_42_percent_mean_says_the_relative_figure_in_plain_numbers(use_store) -> None:
     said = ask("ask_explain", "what does the 42% mean?", slots={"topic": "disability"})
     assert "The 42% is a relative figure" in said
-    assert "about 13 of them had disability that got worse" in said and "about 20 did" in said
+    assert "about 13 had disability that got worse" in said and "about 20 did" in said
 
 
 def test_questions_about_the_last_answer_with_no_last_answer_ask_for_the_question(use_store) -> None:
@@ -122,7 +119,7 @@ def test_a_correction_answers_for_the_treatment_meant_not_the_one_set_aside(use_
         entity("treatment", "interferon beta-1a", text, "interferon"),
     ]
     said = ask("inform_treatment", text, entities, {"topic": "relapse", "treatment": "interferon beta-1a"})
-    assert said.index("On alemtuzumab 12 mg, it was about 35 in every 100") < said.index("interferon beta-1a")
+    assert said.index("On alemtuzumab 12 mg, about 35 in 100") < said.index("interferon beta-1a")
 
 
 def test_not_the_one_named_means_the_other_medicine(use_store) -> None:
@@ -130,7 +127,7 @@ def test_not_the_one_named_means_the_other_medicine(use_store) -> None:
     said = ask("inform_treatment", text, [entity("treatment", "interferon beta-1a", text, "the injections")],
                {"topic": "relapse", "treatment": "interferon beta-1a"})  # fmt: skip
     assert re.match(
-        r"In the CARE-MS II trial, here is how many people [^.]*\. On alemtuzumab[^,]*, it was about 35 in every 100",
+        r"In the CARE-MS II trial, here is how many people [^.]*\. On alemtuzumab[^,]*, about 35 in 100",
         said,
     )
 
@@ -176,7 +173,7 @@ def test_someone_who_tried_other_treatments_gets_care_ms_ii_after_a_care_ms_i_an
 
 def test_relapses_with_no_treatment_at_all_says_there_was_no_such_group(use_store) -> None:
     said = ask("ask_relapse_rate", "relapse rate with no treatment at all?")
-    assert "had no placebo group" in said and "0.26" not in said and "0.52" not in said
+    assert "did not have a group on placebo" in said and "0.26" not in said and "0.52" not in said
 
 
 def test_no_facts_never_suggests_the_topic_just_asked_about() -> None:
@@ -249,7 +246,7 @@ def test_the_person_s_own_medicine_in_their_story_is_not_taken_for_the_question(
     ]
     said = ask("ask_relapse", text, entities)
     assert re.match(
-        r"In the CARE-MS II trial, here is how many people [^.]*\. On alemtuzumab[^,]*, it was about 35 in every 100",
+        r"In the CARE-MS II trial, here is how many people [^.]*\. On alemtuzumab[^,]*, about 35 in 100",
         said,
     )
     assert "no glatiramer acetate group" not in said
@@ -258,7 +255,7 @@ def test_the_person_s_own_medicine_in_their_story_is_not_taken_for_the_question(
 def test_a_medicine_the_trials_did_not_test_named_alone_is_still_refused(use_store) -> None:
     text = "how many relapsed on copaxone?"
     said = ask("ask_relapse", text, [entity("treatment", "glatiramer acetate", text, "copaxone")])
-    assert "The CARE-MS II trial had no glatiramer acetate group" in said
+    assert "The CARE-MS II trial did not have a group on glatiramer acetate" in said
 
 
 def test_people_like_me_without_saying_who_puts_the_trials_side_by_side_with_whom_they_included(
