@@ -2,14 +2,16 @@
 
 Each method is one query in SQLAlchemy 2.0 style. A `KnowledgeStore` lives for one answer:
 open it with `KnowledgeStore.open()`, which also turns a missing or unreachable database
-into `StoreUnavailable`.
+into `StoreUnavailable`. Within that answer the same question is asked of the database once:
+composing an answer, its picture and its offers asks many of them again (the trials, the names
+in the message), and the store does not change while one answer is composed.
 """
 
 from __future__ import annotations
 
 import asyncio
 from contextlib import contextmanager
-from typing import Callable, Iterator, TypeVar
+from typing import Any, Callable, Hashable, Iterator, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -43,6 +45,13 @@ class KnowledgeStore:
 
     def __init__(self, session: Session):
         self.session = session
+        self._answered: dict[Hashable, Any] = {}
+
+    def _once(self, question: Hashable, ask: Callable[[], T]) -> T:
+        """`ask()`'s answer, asked of the database the first time `question` is asked only."""
+        if question not in self._answered:
+            self._answered[question] = ask()
+        return self._answered[question]
 
     @classmethod
     @contextmanager
@@ -55,17 +64,15 @@ class KnowledgeStore:
 
     def trial(self, key: str | None = None) -> Trial:
         """The trial with `key`, or the default trial (the one marked default, else the first)."""
-        query = select(Trial)
-        query = query.where(Trial.key == key) if key else query.order_by(Trial.is_default.desc(), Trial.key)
-        trial = self.session.execute(query.limit(1)).scalars().first()
-        if trial is None:
+        found = [trial for trial in self.trials() if key is None or trial.key == key][:1]
+        if not found:
             raise StoreUnavailable(f"The knowledge store has no trial {key or ''}".strip())
-        return trial
+        return found[0]
 
     def trials(self) -> list[Trial]:
-        return list(
-            self.session.execute(select(Trial).order_by(Trial.is_default.desc(), Trial.key)).scalars()
-        )
+        """Every trial, the default one first."""
+        query = select(Trial).order_by(Trial.is_default.desc(), Trial.key)
+        return list(self._once("trials", lambda: list(self.session.execute(query).scalars())))
 
     def find_trials(self, words: str) -> list[Trial]:
         """The trials `words` name, by name, key or alias, in the order written.
@@ -73,32 +80,34 @@ class KnowledgeStore:
         Exact words only, no near spellings: "CARE-MS I" and "CARE-MS II" differ by one letter.
         """
         names = {name: trial for trial in self.trials() for name in (trial.name, trial.key, *trial.aliases)}
-        return find_all_mentions(words, names)
+        return list(self._once(("find_trials", words), lambda: find_all_mentions(words, names)))
 
     def endpoints_on(self, trial: Trial, topic: str) -> list[Endpoint]:
-        return self._endpoints(trial, Endpoint.topic == topic)
+        return self._endpoints(("on", trial.id, topic), trial, Endpoint.topic == topic)
 
     def caveat_endpoints(self, trial: Trial) -> list[Endpoint]:
-        return self._endpoints(trial, Endpoint.in_caveat.is_(True))
+        return self._endpoints(("caveat", trial.id), trial, Endpoint.in_caveat.is_(True))
 
     def primary_endpoints(self, trial: Trial) -> list[Endpoint]:
-        return self._endpoints(trial, Endpoint.is_primary.is_(True))
+        return self._endpoints(("primary", trial.id), trial, Endpoint.is_primary.is_(True))
 
-    def _endpoints(self, trial: Trial, condition: ColumnElement[bool]) -> list[Endpoint]:
+    def _endpoints(self, question: Hashable, trial: Trial, condition: ColumnElement[bool]) -> list[Endpoint]:
         query = select(Endpoint).where(Endpoint.trial_id == trial.id, condition).order_by(Endpoint.position)
-        return list(self.session.execute(query).scalars())
+        return list(self._once(question, lambda: list(self.session.execute(query).scalars())))
 
     def findings(
         self, trial: Trial, topic: str | None = None, in_caveat: bool | None = None
     ) -> list[SafetyFinding]:
         query = select(SafetyFinding).where(SafetyFinding.trial_id == trial.id)
-        return self._on_topic(SafetyFinding, query, topic, in_caveat)
+        question = ("findings", trial.id, topic, in_caveat)
+        return list(self._once(question, lambda: self._on_topic(SafetyFinding, query, topic, in_caveat)))
 
     def guidance(
         self, treatment: Treatment, topic: str | None = None, in_caveat: bool | None = None
     ) -> list[Guidance]:
         query = select(Guidance).where(Guidance.treatment_id == treatment.id)
-        return self._on_topic(Guidance, query, topic, in_caveat)
+        question = ("guidance", treatment.id, topic, in_caveat)
+        return list(self._once(question, lambda: self._on_topic(Guidance, query, topic, in_caveat)))
 
     def _on_topic(self, model: type, query: Select, topic: str | None, in_caveat: bool | None) -> list:
         """`query`'s rows, narrowed to a topic and to those in (or not in) the safety note."""
@@ -111,24 +120,32 @@ class KnowledgeStore:
     def follow_ups(self, trial: Trial) -> list[FollowUp]:
         """What happened after `trial`: its follow-up studies (kept apart from its results)."""
         query = select(FollowUp).where(FollowUp.trial_id == trial.id).order_by(FollowUp.key)
-        return list(self.session.execute(query).scalars())
+        return list(self._once(("follow_ups", trial.id), lambda: list(self.session.execute(query).scalars())))
 
     def topics(self, trial: Trial) -> set[str]:
         """Every topic this trial has figures or findings on."""
         endpoint_topics = select(Endpoint.topic).where(Endpoint.trial_id == trial.id)
         finding_topics = select(SafetyFinding.topic).where(SafetyFinding.trial_id == trial.id)
-        return set(self.session.execute(endpoint_topics.union(finding_topics)).scalars())
+        query = endpoint_topics.union(finding_topics)
+        return set(self._once(("topics", trial.id), lambda: set(self.session.execute(query).scalars())))
 
     def find_treatment(self, words: str) -> Treatment | None:
         """The treatment that `words` names or mentions, by name, alias or near spelling."""
-        treatments = self.session.execute(select(Treatment)).scalars()
-        names = {name: t for t in treatments for name in (t.name, t.key, *t.aliases)}
-        return find_mention(words, names)
+
+        def find() -> Treatment | None:
+            treatments = self.session.execute(select(Treatment)).scalars()
+            return find_mention(words, {name: t for t in treatments for name in (t.name, t.key, *t.aliases)})
+
+        return self._once(("find_treatment", words), find)
 
     def find_other_trial(self, words: str) -> OtherTrial | None:
         """A trial with no results here that `words` name (by alias only: see other_trials.yml)."""
-        others = self.session.execute(select(OtherTrial)).scalars()
-        return find_mention(words, {alias: trial for trial in others for alias in trial.aliases})
+
+        def find() -> OtherTrial | None:
+            others = self.session.execute(select(OtherTrial)).scalars()
+            return find_mention(words, {alias: trial for trial in others for alias in trial.aliases})
+
+        return self._once(("find_other_trial", words), find)
 
     def find_glossary_term(self, words: str) -> GlossaryTerm | None:
         terms = self.session.execute(select(GlossaryTerm)).scalars()
@@ -144,7 +161,8 @@ class KnowledgeStore:
             .where(Arm.trial_id == trial.id, Arm.treatment_id == treatment.id)
             .order_by(Arm.position)
         )
-        return list(self.session.execute(query).scalars())
+        question = ("arms_for", trial.id, treatment.id)
+        return list(self._once(question, lambda: list(self.session.execute(query).scalars())))
 
     def sources_of_figures(self) -> list[Source]:
         """The sources that trial results, comparisons and safety guidance come from."""

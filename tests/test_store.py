@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from actions.database import StoreUnavailable
 from actions.models import Arm, Comparison, GlossaryTerm, Guidance, Result, SafetyFinding, Treatment, Trial
@@ -124,3 +125,39 @@ def test_a_huge_message_is_searched_without_running_away(store: KnowledgeStore) 
     filler = "word " * 100_000
     assert store.find_treatment(filler + "and on rebif?").name == "interferon beta-1a"
     assert store.find_treatment(filler + "and on rebiff?") is None  # misspellings only near the start
+
+
+def statements_while(store: KnowledgeStore, ask: Callable[[], object]) -> int:
+    """How many SQL statements the store sends while `ask()` runs."""
+    sent: list[str] = []
+    engine = store.session.get_bind()
+
+    def count(*_args: object) -> None:
+        sent.append("")
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        ask()
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return len(sent)
+
+
+def test_one_answer_asks_the_database_each_question_once(store: KnowledgeStore) -> None:
+    """Composing an answer, its picture and its offers asks again for the trials and the names in
+    the message; within one answer (one store) the database is asked once."""
+    trial = store.trial()
+    store.trials()
+    store.find_treatment("how many relapsed on lemtrada?")
+    assert statements_while(store, store.trials) == 0
+    assert statements_while(store, lambda: store.trial(trial.key)) == 0
+    assert statements_while(store, lambda: store.find_treatment("how many relapsed on lemtrada?")) == 0
+    assert statements_while(store, lambda: store.find_treatment("and on rebif?")) > 0
+
+
+def test_the_next_answer_reads_the_store_afresh(knowledge_url: str) -> None:
+    """A store lives for one answer, so what a reload changed is seen by the next one."""
+    with KnowledgeStore.open(knowledge_url) as first:
+        first.trials()
+    with KnowledgeStore.open(knowledge_url) as second:
+        assert statements_while(second, second.trials) > 0
