@@ -1,0 +1,134 @@
+"""A Rasa NLU component that trusts the intent classifier's guess when the message's own words
+confirm it: the question names an outcome ("relapsed", "disability") and the classifier's best
+guesses include the question about that outcome.
+
+Patients' long, misspelt or unusual messages spread the classifier's confidence thin: "diagnosd
+2 months ago, no meds yet. how meny people like me relapsed on rebif" scored `ask_relapse` 0.38,
+just under the fallback threshold, so the person was asked "did you mean...?" although the
+entity extractor had found `outcome: relapse` in the same words. Two signals that agree are
+stronger than either alone, so this component, placed before the FallbackClassifier, raises the
+agreed intent above the others by `lead`.
+
+It does nothing when the classifier was sure anyway (its best guess at `unsure_below` or more:
+"what are the side effects, like infections?" stays a question about the side effects, whose
+answer the outcome joins), when the words name no outcome or several, when the outcome's
+question is not among the classifier's `top` guesses, or when a guess other than a question for
+figures or a broad one ranks above it (a request for personal advice, an emergency, a word's
+meaning, the years after the trial, the figures just given, something out of scope): "I had a
+relapse, should I switch?" stays a request for advice. The red-flag check still runs last and
+overrides everything.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Type
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.shared.nlu.constants import (
+    ENTITIES,
+    ENTITY_ATTRIBUTE_TYPE,
+    ENTITY_ATTRIBUTE_VALUE,
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RANKING_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+)
+from rasa.shared.nlu.training_data.message import Message
+
+OUTCOME_ENTITY = "outcome"
+QUESTION_PREFIX = "ask_"  # the question about outcome "relapse" is the intent "ask_relapse"
+# The only guesses the agreement may set aside: questions for figures, and broad or bare
+# messages ("what did the trial find?", "in CARE-MS I?"). Every other guess (a request for advice,
+# an emergency, a word's meaning, the years after the trial, a question about the figures just
+# given, anything out of scope) has its own, safer reply and is never overridden.
+MAY_SET_ASIDE = frozenset(
+    {
+        "ask_relapse",
+        "ask_relapse_free",
+        "ask_relapse_rate",
+        "ask_disability",
+        "ask_infusion_reactions",
+        "ask_infections",
+        "ask_autoimmunity",
+        "ask_results",
+        "ask_side_effects",
+        "ask_trial_overview",
+        "ask_participants",
+        "ask_primary_endpoints",
+        "inform_trial",
+        "inform_treatment",
+    }
+)
+logger = logging.getLogger(__name__)
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class OutcomeAgreement(GraphComponent, IntentClassifier):
+    """Raises the question about the one outcome a message names, when the classifier ranked it
+    among its best guesses."""
+
+    @classmethod
+    def required_components(cls) -> List[Type]:
+        return [IntentClassifier]
+
+    @staticmethod
+    def get_default_config() -> Dict[str, Any]:
+        return {"top": 2, "lead": 0.2, "unsure_below": 0.5}
+
+    def __init__(self, top: int, lead: float, unsure_below: float) -> None:
+        self.top = top
+        self.lead = lead
+        self.unsure_below = unsure_below
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> OutcomeAgreement:
+        return cls(int(config["top"]), float(config["lead"]), float(config["unsure_below"]))
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            self._agree(message)
+        return messages
+
+    def _agree(self, message: Message) -> None:
+        outcomes = {
+            entity.get(ENTITY_ATTRIBUTE_VALUE)
+            for entity in message.get(ENTITIES) or []
+            if entity.get(ENTITY_ATTRIBUTE_TYPE) == OUTCOME_ENTITY
+        }
+        if len(outcomes) != 1:
+            return
+        wanted = f"{QUESTION_PREFIX}{outcomes.pop()}"
+        ranking = sorted(
+            message.get(INTENT_RANKING_KEY) or [],
+            key=lambda r: r.get(PREDICTED_CONFIDENCE_KEY) or 0.0,
+            reverse=True,
+        )
+        names = [r.get(INTENT_NAME_KEY) for r in ranking]
+        if not ranking or (ranking[0].get(PREDICTED_CONFIDENCE_KEY) or 0.0) >= self.unsure_below:
+            return
+        if wanted not in names[: self.top] or any(
+            n not in MAY_SET_ASIDE for n in names[: names.index(wanted)]
+        ):
+            return
+        agreed = next(r for r in ranking if r.get(INTENT_NAME_KEY) == wanted)
+        others = [r for r in ranking if r is not agreed]
+        runner_up = max((r.get(PREDICTED_CONFIDENCE_KEY) or 0.0 for r in others), default=0.0)
+        confidence = min(1.0, max(agreed.get(PREDICTED_CONFIDENCE_KEY) or 0.0, runner_up) + self.lead)
+        if confidence <= (agreed.get(PREDICTED_CONFIDENCE_KEY) or 0.0):
+            return
+        verdict = {INTENT_NAME_KEY: wanted, PREDICTED_CONFIDENCE_KEY: confidence}
+        # The intent's name only: what the patient typed is never logged.
+        logger.debug("The words confirm %s: confidence raised to %.2f", wanted, confidence)
+        message.set(INTENT, verdict, add_to_output=True)
+        message.set(INTENT_RANKING_KEY, [verdict, *others], add_to_output=True)

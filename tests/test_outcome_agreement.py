@@ -1,0 +1,106 @@
+"""The outcome agreement (nlu/agreement.py): when the classifier is unsure, the outcome the
+message names decides between its best guesses; it never overrides a request for advice, an
+emergency or a confident guess, and it runs before the fallback decides."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from nlu.agreement import OutcomeAgreement
+from tests.helpers import PROJECT_ROOT
+
+FALLBACK_THRESHOLD = 0.4
+
+
+def understood(text: str, guesses: dict[str, float], outcomes: list[str]) -> dict[str, Any]:
+    """The intent the component leaves on a message the classifier ranked as `guesses`."""
+    ranking = [{"name": name, "confidence": confidence} for name, confidence in guesses.items()]
+    message = Message(
+        data={
+            TEXT: text,
+            INTENT: ranking[0],
+            INTENT_RANKING_KEY: ranking,
+            ENTITIES: [{"entity": "outcome", "value": outcome, "start": 0, "end": 1} for outcome in outcomes],
+        }
+    )
+    OutcomeAgreement(**OutcomeAgreement.get_default_config()).process([message])
+    return message.get(INTENT)
+
+
+def test_an_unsure_guess_confirmed_by_the_named_outcome_is_answered() -> None:
+    intent = understood(
+        "diagnosd 2 months ago, no meds yet. how meny people like me relapsed on rebif",
+        {"ask_relapse": 0.38, "ask_relapse_free": 0.34, "ask_participants": 0.1},
+        ["relapse"],
+    )
+    assert intent["name"] == "ask_relapse"
+    assert intent["confidence"] >= FALLBACK_THRESHOLD and intent["confidence"] - 0.34 > 0.1
+
+
+def test_the_named_outcome_decides_between_two_close_guesses() -> None:
+    intent = understood(
+        "How many people have relapse with Rebif in the study?",
+        {"ask_participants": 0.38, "ask_relapse": 0.37},
+        ["relapse"],
+    )
+    assert intent["name"] == "ask_relapse"
+
+
+@pytest.mark.parametrize(
+    "guesses",
+    [
+        {"ask_personal_advice": 0.35, "ask_relapse": 0.33},  # "I had a relapse, should I switch?"
+        {"red_flag": 0.3, "ask_relapse": 0.29},
+        {"ask_chance": 0.45, "ask_relapse": 0.2},  # "could the relapse difference be chance?"
+        {"ask_definition": 0.4, "ask_relapse_rate": 0.35},  # "what does relapse rate mean?"
+        {"ask_long_term": 0.4, "ask_relapse": 0.38},  # "fewer relapses in the years after?"
+        {"ask_explain": 0.3, "ask_relapse": 0.28},  # "what does that relapse figure mean?"
+        {"out_of_scope": 0.3, "ask_relapse": 0.28},
+        {"ask_definition": 0.4, "ask_relapse_rate": 0.35},  # "what does relapse rate mean?"
+        {"ask_long_term": 0.4, "ask_relapse": 0.38},  # "fewer relapses in the years after?"
+        {"ask_explain": 0.3, "ask_relapse": 0.28},  # "what does that relapse figure mean?"
+        {"out_of_scope": 0.3, "ask_relapse": 0.28},
+    ],
+)
+def test_only_a_question_for_figures_or_a_broad_one_is_ever_set_aside(
+    guesses: dict[str, float],
+) -> None:
+    assert understood("...", guesses, ["relapse"])["name"] == next(iter(guesses))
+
+
+def test_a_confident_guess_is_left_alone() -> None:
+    guesses = {"ask_side_effects": 0.9, "ask_infections": 0.05}
+    assert understood("what are the side effects, like infections?", guesses, ["infections"]) == {
+        "name": "ask_side_effects",
+        "confidence": 0.9,
+    }
+
+
+@pytest.mark.parametrize(
+    "outcomes, guesses",
+    [
+        ([], {"ask_relapse": 0.3, "ask_disability": 0.29}),  # no outcome named
+        (["relapse", "infections"], {"ask_relapse": 0.3, "ask_infections": 0.29}),  # two named
+        (
+            ["disability"],
+            {"ask_relapse": 0.3, "ask_relapse_free": 0.29, "ask_disability": 0.2},
+        ),  # not a top guess
+    ],
+)
+def test_without_one_outcome_among_the_best_guesses_nothing_changes(
+    outcomes: list[str], guesses: dict[str, float]
+) -> None:
+    assert understood("...", guesses, outcomes)["name"] == next(iter(guesses))
+
+
+def test_the_agreement_runs_after_the_entities_and_before_the_fallback_decides() -> None:
+    pipeline = [
+        step["name"] for step in yaml.safe_load((PROJECT_ROOT / "config.yml").read_text())["pipeline"]
+    ]
+    agreement = pipeline.index("nlu.agreement.OutcomeAgreement")
+    assert pipeline.index("EntitySynonymMapper") < agreement < pipeline.index("FallbackClassifier")
