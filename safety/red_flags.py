@@ -122,8 +122,12 @@ class RedFlagChecker:
             for flag in self.flags:
                 if flag.key in found:
                     continue
-                match = next((m for p in flag.patterns if (m := p.search(sentence.group()))), None)
-                if match and (flag.always or not self._calm(sentence.group(), match)):
+                # Every match counts, not only the first: in "I'm peeing blood and I coughed up
+                # blood too, I had the drip last year" the first match's clause is over, the
+                # other's is happening now.
+                matches = (m for pattern in flag.patterns for m in pattern.finditer(sentence.group()))
+                match = next((m for m in matches if flag.always or not self._calm(sentence.group(), m)), None)
+                if match:
                     start, end = sentence.start() + match.start(), sentence.start() + match.end()
                     while end < len(plain.text) and plain.text[end].isalnum():  # finish the word: "swell|ing"
                         end += 1
