@@ -64,7 +64,7 @@ class KnowledgeStore:
 
     def trial(self, key: str | None = None) -> Trial:
         """The trial with `key`, or the default trial (the one marked default, else the first)."""
-        found = [trial for trial in self.trials() if key is None or trial.key == key][:1]
+        found = [trial for trial in self.trials() if not key or trial.key == key][:1]
         if not found:
             raise StoreUnavailable(f"The knowledge store has no trial {key or ''}".strip())
         return found[0]
@@ -79,8 +79,12 @@ class KnowledgeStore:
 
         Exact words only, no near spellings: "CARE-MS I" and "CARE-MS II" differ by one letter.
         """
-        names = {name: trial for trial in self.trials() for name in (trial.name, trial.key, *trial.aliases)}
-        return list(self._once(("find_trials", words), lambda: find_all_mentions(words, names)))
+
+        def find() -> list[Trial]:
+            trials = self.trials()
+            return find_all_mentions(words, {n: t for t in trials for n in (t.name, t.key, *t.aliases)})
+
+        return list(self._once(("find_trials", words), find))
 
     def endpoints_on(self, trial: Trial, topic: str) -> list[Endpoint]:
         return self._endpoints(("on", trial.id, topic), trial, Endpoint.topic == topic)

@@ -125,8 +125,6 @@ class OutcomeAgreement(GraphComponent, IntentClassifier):
         others = [r for r in ranking if r is not agreed]
         runner_up = max((r.get(PREDICTED_CONFIDENCE_KEY) or 0.0 for r in others), default=0.0)
         confidence = min(1.0, max(agreed.get(PREDICTED_CONFIDENCE_KEY) or 0.0, runner_up) + self.lead)
-        if confidence <= (agreed.get(PREDICTED_CONFIDENCE_KEY) or 0.0):
-            return
         verdict = {INTENT_NAME_KEY: wanted, PREDICTED_CONFIDENCE_KEY: confidence}
         # The intent's name only: what the patient typed is never logged.
         logger.debug("The words confirm %s: confidence raised to %.2f", wanted, confidence)
