@@ -16,7 +16,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from nlu.intent_classifier import VOCABULARY_FILE, WEIGHTS_FILE, TfidfIntentClassifier
+from nlu.intent_classifier import VOCABULARY_FILE, WEIGHTS_FILE, Scorer, TfidfIntentClassifier
 
 EXAMPLES = {
     "ask_relapse": ["how many people relapsed", "did anyone have a relapse", "relapses on lemtrada"],
@@ -163,3 +163,26 @@ def test_two_questions_are_answered_in_the_order_written_whatever_the_whole_mess
     assert message.get(INTENT)["name"] == "ask_side_effects"
     assert message.get(INTENT)["confidence"] > whole.max()
     assert [entry["intent"] for entry in message.get("also_asked")] == ["ask_relapse"]
+
+
+UNSEEN = [
+    "how many peple relapsd on the drip",
+    "Is it SAFE??",
+    "",
+    "zzzz qqqq",
+    "hello hello hello, how many relapsed and what are the side effects",
+    "ça va? lemtrada 12 mg",
+]
+
+
+@pytest.mark.parametrize("intents", [["ask_relapse", "greet"], list(EXAMPLES)])
+def test_the_direct_scorer_gives_scikit_learns_probabilities(tmp_path: Path, intents: list[str]) -> None:
+    """Serving skips scikit-learn's sparse matrices; the probabilities must not change, with two
+    classes (a sigmoid) or more (a softmax), for unknown words and an empty message too."""
+    classifier, _ = new_classifier(tmp_path)
+    classifier.train(TrainingData([Message(data={TEXT: t, INTENT: i}) for i in intents for t in EXAMPLES[i]]))
+    assert classifier.classifier is not None
+    expected = classifier.classifier.predict_proba(classifier._features(UNSEEN))
+    scored = Scorer(classifier.vectorizers, classifier.classifier).probabilities(UNSEEN)
+    assert scored.shape == expected.shape
+    np.testing.assert_allclose(scored, expected, rtol=0, atol=1e-12)
