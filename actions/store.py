@@ -172,8 +172,9 @@ class KnowledgeStore:
         """The sources that trial results, comparisons and safety guidance come from."""
         cited: dict[str, Source] = {}
         for model in (Result, Comparison, FollowUpResult, Guidance):
-            for row in self.session.execute(select(model)).scalars():
-                cited.update((source.key, source) for source in row.sources)
+            # One query per kind of row, not one per row for its sources.
+            query = select(Source).join_from(model, model.sources).distinct()
+            cited.update((source.key, source) for source in self.session.execute(query).scalars())
         return sorted(cited.values(), key=lambda source: source.published)
 
     def sources(self) -> list[Source]:

@@ -9,7 +9,17 @@ import pytest
 from sqlalchemy import event, select
 
 from actions.database import StoreUnavailable
-from actions.models import Arm, Comparison, GlossaryTerm, Guidance, Result, SafetyFinding, Treatment, Trial
+from actions.models import (
+    Arm,
+    Comparison,
+    FollowUpResult,
+    GlossaryTerm,
+    Guidance,
+    Result,
+    SafetyFinding,
+    Treatment,
+    Trial,
+)
 from actions.store import KnowledgeStore
 
 
@@ -161,3 +171,19 @@ def test_the_next_answer_reads_the_store_afresh(knowledge_url: str) -> None:
         first.trials()
     with KnowledgeStore.open(knowledge_url) as second:
         assert statements_while(second, second.trials) > 0
+
+
+def test_the_sources_of_the_figures_take_one_query_per_kind_of_row(store: KnowledgeStore) -> None:
+    """Every conversation opens with the years of these sources: reading each row's sources one
+    row at a time took 64 statements and 23 ms."""
+    cited = {
+        source.key
+        for model in (Result, Comparison, FollowUpResult, Guidance)
+        for row in store.session.execute(select(model)).scalars()
+        for source in row.sources
+    }
+    store.session.expunge_all()
+    found: list = []
+    assert statements_while(store, lambda: found.extend(store.sources_of_figures())) <= 4
+    assert {source.key for source in found} == cited
+    assert [source.published for source in found] == sorted(source.published for source in found)
