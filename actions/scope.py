@@ -38,11 +38,31 @@ LIKE_ME_WORDS = re.compile(
     r"|\bin\s+(my|his|her|our|their)\s+(situation|position|case|shoes)\b",
     re.IGNORECASE,
 )
+# A correction inside the message ("care ms 2, sorry I mean care ms 1", "CARE-MS I - no, II"):
+# the trial named after the last one counts. "No" counts only just before a trial's name.
+CORRECTION = re.compile(
+    r"\b(i\s+(actually\s+|really\s+)?(mean|meant)|sorry|oops|whoops|actually|scratch\s+that|my\s+mistake|my\s+bad"
+    r"|no\s+wait|wait\s+no|no(?=[\s,.!:;-]+(the\s+|care\b|ii?\b|[12]\b|one\b|two\b)))\b",
+    re.IGNORECASE,
+)
+BARE_TRIAL_NUMBER = re.compile(r"^[\s,.!:;-]*(ii|i|1|2)\b(?!\s*(mg|years?|%|\.\d))", re.IGNORECASE)
+# A trial ruled out ("CARE-MS I not II", "in the first trial rather than the second").
+RULED_OUT = re.compile(
+    r"\b(not|rather\s+than|instead\s+of)\s+(in\s+)?(the\s+)?(care\W*ms\W*(ii|i|1|2|two|one)\b"
+    r"|(ii|i|1|2)\b(?!\s*(mg|years?|%|\.\d))|(first|second)\s+(trial|study|one)\b)",
+    re.IGNORECASE,
+)
 SLOT = "trial"
 # A person's situation in their own words, said as a phrase the trial files hold as an alias
 # ("new to treatment", "already treated"), so that the files, not this code, say which trial
 # it is. Only the person's own story counts: "how many relapsed on Rebif?" asks about a group.
 PERSON = r"\b(i|i've|ive|i'm|im|he|he's|she|she's|we|they|my\s+\w+)\b"
+# Or a group described by its treatment ("the ones who had already been treated", "people
+# whose MS came back on interferon"): that names a trial's people, not an arm of the trial.
+GROUP = (
+    r"\b(people|patients|ppl|those|ones?|group|folks?|others)\s+(who|whose|that|where|with|in\s+which)\b"
+    r"[^.?!;]*?"
+)
 SITUATIONS = {
     "new to treatment": re.compile(
         r"\b(just|newly|recently|only\s+just)\s+diagnosed\b|\bnew\s+(with|to)\s+ms\b"
@@ -50,7 +70,12 @@ SITUATIONS = {
         r"|\b(no|not\s+on\s+any|not\s+taking\s+any)\s+(ms\s+)?(meds|medicines?|medications?|treatments?|drugs?|dmts?)"
         r"\s+(yet|so\s+far)\b"
         r"|\b(never|not|hasn't|haven't|hadn't)\s+(yet\s+)?(had|taken|been\s+on|tried|started)\s+(any\s+|an?\s+)?(ms\s+)?"
-        r"(treatment|medicine|medication|drug|meds|dmt)",
+        r"(treatment|medicine|medication|drug|meds|dmt)"
+        r"|\bfirst\s+time\s+(on|having|taking)\s+(any\s+)?(ms\s+)?(treatment|medicine|medication|drugs?|meds|dmts?)\b"
+        r"|\bno\s+(ms\s+)?(treatment|medicine|medication|drugs?|meds|dmts?)\s+(before|beforehand|previously)\b"
+        r"|\btreatment[\s-]+na(i|ï)ve\b"
+        r"|" + GROUP + r"\b(just\s+diagnosed|newly\s+diagnosed|never\s+(been\s+)?(had|taken|treated|tried|on)"
+        r"|(not|hadn't|haven't)\s+(yet\s+)?(been\s+)?(treated|had\s+any|taken\s+any))",
         re.IGNORECASE,
     ),
     "already treated": re.compile(
@@ -64,6 +89,13 @@ SITUATIONS = {
                 r"(copaxone|glatiramer|interferon|rebif|avonex|betaferon|plegridy|tecfidera|aubagio|gilenya"
                 r"|(a|an|another|other|two|three|\d|several|some)\s+(\w+\s+)?(ms\s+)?"
                 r"(treatments?|drugs?|medicines?|medications?|dmts?))\b",
+                GROUP + r"\b(already|previously)\b(?![^.?!;]*\bnever\b)",
+                GROUP + r"\bcame\s+back\s+(on|while\s+on|despite)\b",
+                GROUP + r"\b(relaps(ed|es|ing)|kept\s+relapsing)\s+(on|while\s+on|despite)\s+(their\s+|a\s+)?"
+                r"(other|earlier|previous|first|different|older|copaxone|glatiramer|avonex|betaferon|plegridy"
+                r"|tecfidera|aubagio|gilenya)\b",
+                r"\bother\s+(ms\s+)?(treatments?|drugs?|medicines?|medications?|meds|dmts?)\s+"
+                r"(had\s+)?(failed|didn'?t\s+work|did\s+not\s+work|stopped\s+working)\b",
             )
         ),
         re.IGNORECASE,
@@ -84,6 +116,9 @@ def trials_asked(store: KnowledgeStore, tracker: Tracker) -> list[Trial]:
     if OTHER_TRIAL_WORDS.search(typed) or (OTHER_TRIAL in values and not typed):
         current = remembered or [store.trial()]
         return [trial for trial in store.trials() if trial not in current] or current
+    corrected = corrected_trials(store, typed)
+    if corrected:
+        return corrected
     named: list[Trial] = []
     for words in [*values, typed]:
         named.extend(trial for trial in store.find_trials(words) if trial not in named)
@@ -95,6 +130,29 @@ def trials_asked(store: KnowledgeStore, tracker: Tracker) -> list[Trial]:
     if remembered:
         return remembered
     return store.trials() if LIKE_ME_WORDS.search(typed) else []
+
+
+def corrected_trials(store: KnowledgeStore, text: str) -> list[Trial]:
+    """The trials a message settles on when it corrects itself or rules one out; [] when it
+    does neither, or names no trial once corrected (the model's entities cannot tell which of
+    two names was taken back, so these words decide)."""
+    for cue in reversed(list(CORRECTION.finditer(text))):
+        after = BARE_TRIAL_NUMBER.sub(lambda bare: f" care ms {bare.group(1)}", text[cue.end() :], count=1)
+        found = _trials_kept(store, after)
+        if found:
+            return found
+    return _trials_kept(store, text) if RULED_OUT.search(text) else []
+
+
+def _trials_kept(store: KnowledgeStore, text: str) -> list[Trial]:
+    """The trials `text` names, less those it rules out; by a situation when it names none."""
+    kept = RULED_OUT.sub(" ", text)
+    ruled_out = [trial for trial in store.find_trials(text) if trial not in store.find_trials(kept)]
+    named = [trial for trial in store.find_trials(kept) if trial not in ruled_out]
+    if named:
+        return named
+    situation = situation_of(kept)
+    return store.find_trials(situation) if situation else []
 
 
 def situation_of(text: str) -> str | None:

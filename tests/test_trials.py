@@ -120,6 +120,54 @@ def test_the_people_in_a_trial_scope_a_question_even_without_an_entity(use_store
     assert relapsed_before[0].startswith("In the CARE-MS II trial") and "0.26" in relapsed_before[0]
 
 
+@pytest.mark.parametrize(
+    "text, entities, key",
+    [
+        ("relapse rate in care ms 2 sorry i mean care ms 1", [CARE_MS_II, CARE_MS_I], "care-ms-i"),
+        ("relapse rate in CARE-MS I - no, II", [CARE_MS_I], "care-ms-ii"),
+        ("care ms1 relapse rate, oops i mean care ms2", [CARE_MS_I, CARE_MS_II], "care-ms-ii"),
+        ("relapse rate in CARE-MS I not II", [CARE_MS_I, CARE_MS_II], "care-ms-i"),
+        (
+            "relapse rate in the first trial, actually I meant the people who had already been treated",
+            [CARE_MS_I],
+            "care-ms-ii",
+        ),
+    ],
+)
+def test_a_message_that_corrects_its_trial_is_answered_for_the_trial_it_settles_on(
+    use_store, text: str, entities: list, key: str
+) -> None:
+    sent, slots = ask("ask_relapse_rate", text, entities)
+    name, figure, other_figure = (
+        ("CARE-MS I", "0.18", "0.26") if key == "care-ms-i" else ("CARE-MS II", "0.26", "0.18")
+    )
+    assert sent[0].startswith(f"In the {name} trial") and figure in sent[0] and other_figure not in sent[0]
+    assert slots["trial"] == [key]
+
+
+@pytest.mark.parametrize(
+    "text, key",
+    [
+        ("relapse rate for people just diagnosed, no medicine before?", "care-ms-i"),
+        ("relapse rate, first time on treatment", "care-ms-i"),
+        ("relapse rate for those who had never taken an MS drug", "care-ms-i"),
+        ("relapse rate for ppl whose ms came back on interferon", "care-ms-ii"),
+        ("the trial for people where other drugs failed, relapse rate?", "care-ms-ii"),
+        ("relapse rate for patients who relapsed on their first treatment", "care-ms-ii"),
+    ],
+)
+def test_a_group_described_by_its_treatment_so_far_decides_the_trial(use_store, text: str, key: str) -> None:
+    """Remembering the other trial does not win over the people the question describes."""
+    other = "care-ms-ii" if key == "care-ms-i" else "care-ms-i"
+    _, slots = ask("ask_relapse_rate", text, [], {"trial": [other]})
+    assert slots["trial"] == [key]
+
+
+def test_how_many_relapsed_on_a_trial_medicine_asks_about_its_group_not_a_population(use_store) -> None:
+    _, slots = ask("ask_relapse", "how many patients who relapsed on rebif?", [], {"trial": ["care-ms-i"]})
+    assert slots.get("trial", ["care-ms-i"]) == ["care-ms-i"]
+
+
 def test_a_question_naming_no_trial_is_answered_for_care_ms_ii_and_says_so(use_store) -> None:
     sent, slots = ask("ask_relapse", "how many people relapsed on alemtuzumab?", [ALEMTUZUMAB])
     assert re.match(
