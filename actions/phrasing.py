@@ -17,6 +17,9 @@ PER = 100  # natural frequencies are said "in 100 people"
 IN_BRIEF = ("percent", "per person per year")  # the units a short answer says in its own words
 CHANCE_THRESHOLD = 0.05  # the usual line for "unlikely to be down to chance"
 CLEAR_DIFFERENCE = "The difference is unlikely to be down to chance."
+# The words a patient may have read, said after the plain verdict (the detailed answer only).
+SIGNIFICANT = "So it was statistically significant."
+NOT_SIGNIFICANT = "So it was not statistically significant."
 
 ESTIMATE_MEANINGS = {
     "crude proportion": "It is simply the people it happened to, out of everyone in the group.",
@@ -148,7 +151,7 @@ def describe_other_estimate(endpoint: Endpoint, estimate: str, results: Sequence
     figures = " and ".join(f"{number(r.value)}% on {r.arm.name}" for r in results)
     meaning = ESTIMATE_MEANINGS.get(estimate, "")
     return (
-        f"There is another way to count this, called a {estimate}. {meaning} "
+        f"There is another way to count this. It is called a {estimate}. {meaning} "
         f"Counted this way, it was {figures}."
     )
 
@@ -224,12 +227,14 @@ def describe_comparison(endpoint: Endpoint, comparison: Comparison, headline: Se
     if significant is True:
         detail = f" ({p_value_text(comparison)})" if comparison.p_value is not None else ""
         sentences.append(f"A difference this big is unlikely to be down to chance{detail}.")
+        sentences.append(SIGNIFICANT)
     elif significant is False:
         detail = f" ({p_value_text(comparison)})" if comparison.p_value is not None else ""
         sentences.append(
             f"A difference this small could be down to chance{detail}. So the trial did not show that "
             f"{experimental} was better or worse than {comparator} on this."
         )
+        sentences.append(NOT_SIGNIFICANT)
     return sentences
 
 

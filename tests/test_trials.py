@@ -256,6 +256,10 @@ def test_each_trial_s_disability_verdict_follows_its_stored_interval_and_p_value
     assert ("unlikely to be down to chance" in said) is interval_excludes_no_difference
     assert ("no clear difference" in said) is not interval_excludes_no_difference
     assert ("improvement" in how_sure) is interval_excludes_no_difference
+    # The words a patient may have read, after the plain verdict, in the detailed answer only.
+    assert ("it was statistically significant" in how_sure) is interval_excludes_no_difference
+    assert ("it was not statistically significant" in how_sure) is not interval_excludes_no_difference
+    assert "significant" not in said
 
 
 def test_changing_the_stored_figures_changes_the_verdict_and_nothing_else_is_needed(
