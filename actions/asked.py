@@ -78,9 +78,15 @@ AFTER_THE_TRIAL = "after_the_trial"  # the slot: was the last answer about the y
 # A question that names a statistic wants it: it gets the detailed answer ("how sure is this?"),
 # not the short one, which leaves the ratios, intervals and p-values out.
 STATISTICS = re.compile(
-    r"\b(hazard|rate|odds|risk)\s+ratios?\b|\bconfidence\s+intervals?\b|\bCI\b|\bp[\s-]?values?\b"
-    r"|\bp\s*[<=]|\bstatistic(s|al|ally)\b|\bsignifican(t|ce|tly)\b"
-    r"|\brelative\s+(risk|reduction|difference|figure)\b|(%|\bper\s?cent)\s+(lower|fewer|less|reduction)",
+    r"\b(hazard|rate|odds|risk)\s+ratios?\b|\bconfidence\s+intervals?\b|\bCI\b|\bp[\s-]?val\w*"
+    r"|\bp\s*[<=]|\bstatistic(s|al|ally)\b|\bsignifican(t|ce|tly)\b|\bkaplan\b|\bmeier\b"
+    r"|\b(relative|absolute)\s+(risk|reduction|difference|figure|or\s+absolute|or\s+relative)\b"
+    r"|(%|\bper\s?cent)\s+(lower|fewer|less|reduction)"
+    # "by what percent did it lower relapses?", "how much did it cut relapses by?"
+    r"|\bby\s+(what|how\s+much|how\s+many)\s+(percent|per\s+cent|%|percentage)"
+    r"|\bwhat\s+(percent|percentage)\s+(lower|fewer|less|reduction|drop|cut)"
+    r"|\b(cut|reduc|lower)\w*\s+(\w+\s+){0,4}by\s+(what|how\s+much)\b|\bhow\s+much\s+\w+\s+(\w+\s+){0,4}by\b"
+    r"|\bhow\s+much\s+(lower|less|fewer|smaller|better)\b",
     re.IGNORECASE,
 )
 

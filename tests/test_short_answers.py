@@ -170,6 +170,11 @@ def test_a_short_note_on_a_row_outside_the_safety_note_is_refused(knowledge_copy
         ("ask_relapse_rate", "was the drop in the relapse rate statistically significant?", "p<0.0001"),
         ("ask_relapse_rate", "whats the confidence interval on the relapse rate", "0.39 to 0.65"),
         ("ask_disability", "what does the 42% lower mean for disability", "This 42% improvement"),
+        ("ask_disability", "p valeu for disability?", "p=0.0084"),
+        ("ask_disability", "kaplan meier disability numbers", "12.7%"),
+        ("ask_disability", "is the 42% improvement relative or absolute?", "is a relative figure"),
+        ("ask_relapse_rate", "by what percent did lemtrada lower the relapse rate?", "0.39 to 0.65"),
+        ("ask_relapse_rate", "how much lower was the relapse rate on lemtrada", "0.39 to 0.65"),
     ],
 )
 def test_a_question_that_names_a_statistic_gets_it_not_the_short_answer(
