@@ -24,7 +24,7 @@ from rasa_sdk import Tracker
 from actions.models import Treatment, Trial
 from actions.scope import trials_asked
 from actions.store import KnowledgeStore
-from actions.topics import LONG_TERM_INTENT, TOPIC_OF_INTENT
+from actions.topics import LONG_TERM, LONG_TERM_INTENT, TOPIC_OF_INTENT
 
 FOLLOW_UP = "inform_treatment"
 TRIAL_FOLLOW_UP = "inform_trial"
@@ -69,7 +69,13 @@ LATER = re.compile(
 # "At 2 years", "during the trial", "the 2-year results": the trial's own results.
 IN_THE_TRIAL = re.compile(
     r"\b(at|in|over|during|within)\s+(the\s+)?(first\s+)?(2|two)[\s-]+years?\b"
-    r"|\b(2|two)[\s-]+year\s+(trial|study|results?|figures?)\b|\bduring\s+the\s+(trial|study)\b",
+    r"|\b(2|two)[\s-]+year\s+(trial|study|results?|figures?|ones?)\b|\bduring\s+the\s+(trial|study)\b",
+    re.IGNORECASE,
+)
+# "Not the 5-year results, the main ones": the later years ruled out.
+NOT_LATER = re.compile(
+    r"\b(not|forget(\s+about)?|never\s+mind|rather\s+than|instead\s+of)\s+(about\s+)?(the\s+)?[^,.;:?!]*?"
+    r"\b(years?|follow[\s-]?ups?|long[\s-]?term|extension)\b",
     re.IGNORECASE,
 )
 # "And disability?", "what about relapses?": a follow-up that carries on the last answer.
@@ -276,7 +282,9 @@ def topic_of_measure(text: str) -> str | None:
 def asks_after_the_trial(tracker: Tracker, text: str) -> bool:
     """Whether the message asks about the years after the trial: it says so, or it carries on
     from an answer that was ("and disability?", "and in the other trial?", "is that good?"),
-    unless it names the trial's own 2 years."""
+    unless it names the trial's own 2 years or rules the later years out."""
+    if NOT_LATER.search(text):
+        return bool(LATER.search(NOT_LATER.sub(" ", text)))
     if intent_of(tracker) == LONG_TERM_INTENT or LATER.search(text):
         return True
     if IN_THE_TRIAL.search(text) or tracker.get_slot(AFTER_THE_TRIAL) is not True:
@@ -293,6 +301,8 @@ def what_was_asked(store: KnowledgeStore, tracker: Tracker) -> Asked:
     topics = topics_asked(tracker)
     if wants == CHANCE and (measured := topic_of_measure(text)) is not None:
         topics = [measured]
+    if NOT_LATER.search(text) and LONG_TERM in topics and len(topics) > 1:
+        topics = [topic for topic in topics if topic != LONG_TERM]  # "not the 5-year ones: relapses?"
     if wants == FACTS and about_a_cure and not topics:
         topics = [RESULTS]
     if wants == FACTS and topics and STATISTICS.search(text):

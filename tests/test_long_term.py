@@ -112,6 +112,24 @@ def test_a_question_on_the_2_years_after_a_later_answer_gets_the_trial_s_own_ans
         assert not any(NO_COMPARISON_GROUP in t for t in sent)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "not the 5 year results, just the main 2 year ones please - how many relapsed?",
+        "forget the long term stuff, how many relapsed in the trial?",
+    ],
+)
+def test_later_years_ruled_out_get_the_trial_s_own_answer(use_store, text: str) -> None:
+    """The words name the later years only to rule them out: however the model reads them."""
+    for intent in ("ask_long_term", "ask_relapse"):
+        sent = ask(intent, text, [{"entity": "outcome", "value": "relapse"}])[0]
+        assert re.match(
+            r"In the CARE-MS II trial, here is how many people [^.]*\. On alemtuzumab[^,]*, about 35 in 100",
+            sent[0],
+        ), (intent, sent[0])
+        assert not any(NO_COMPARISON_GROUP in t for t in sent)
+
+
 def test_is_that_good_after_a_later_answer_says_there_is_nothing_fair_to_compare_with(use_store) -> None:
     sent = ask("ask_judgement", "is that good?", None, AFTER_AN_ANSWER_ON_LATER_YEARS)[0]
     assert NO_COMPARISON_GROUP in sent[0] and NO_COMPARISON_TO_JUDGE in sent[0]
