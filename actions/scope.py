@@ -40,16 +40,18 @@ LIKE_ME_WORDS = re.compile(
 )
 # A correction inside the message ("care ms 2, sorry I mean care ms 1", "CARE-MS I - no, II"):
 # the trial named after the last one counts. "No" counts only just before a trial's name.
+# A trial's bare number: "II", "2", and "I" only where it cannot be the word "I" ("no, I meant").
+BARE_NUMBER = r"(ii\b|[12]\b(?!\s*(mg|years?|%|\.\d))|i(?=\s*([,.;:!?)]|-\s|$|(not|trial|study|please)\b)))"
 CORRECTION = re.compile(
     r"\b(i\s+(actually\s+|really\s+)?(mean|meant)|sorry|oops|whoops|actually|scratch\s+that|my\s+mistake|my\s+bad"
-    r"|no\s+wait|wait\s+no|no(?=[\s,.!:;-]+(the\s+|care\b|ii?\b|[12]\b|one\b|two\b)))\b",
+    rf"|no\s+wait|wait\s+no|no(?=[\s,.!:;-]+(the\s+|care\b|one\b|two\b|{BARE_NUMBER})))\b",
     re.IGNORECASE,
 )
-BARE_TRIAL_NUMBER = re.compile(r"^[\s,.!:;-]*(ii|i|1|2)\b(?!\s*(mg|years?|%|\.\d))", re.IGNORECASE)
+BARE_TRIAL_NUMBER = re.compile(rf"^[\s,.!:;-]*{BARE_NUMBER}", re.IGNORECASE)
 # A trial ruled out ("CARE-MS I not II", "in the first trial rather than the second").
 RULED_OUT = re.compile(
     r"\b(not|rather\s+than|instead\s+of)\s+(in\s+)?(the\s+)?(care\W*ms\W*(ii|i|1|2|two|one)\b"
-    r"|(ii|i|1|2)\b(?!\s*(mg|years?|%|\.\d))|(first|second)\s+(trial|study|one)\b)",
+    rf"|{BARE_NUMBER}|(first|second)\s+(trial|study|one)\b)",
     re.IGNORECASE,
 )
 SLOT = "trial"

@@ -146,6 +146,14 @@ def test_a_message_that_corrects_its_trial_is_answered_for_the_trial_it_settles_
 
 
 @pytest.mark.parametrize(
+    "text", ["no I meant the injections", "sorry, I meant the drip group", "no, I want the drip"]
+)
+def test_the_word_i_in_a_correction_is_not_care_ms_i(use_store, text: str) -> None:
+    _, slots = ask("inform_treatment", text, [], {"trial": ["care-ms-ii"], "topic": "relapse"})
+    assert slots.get("trial", ["care-ms-ii"]) == ["care-ms-ii"]
+
+
+@pytest.mark.parametrize(
     "text, key",
     [
         ("relapse rate for people just diagnosed, no medicine before?", "care-ms-i"),
