@@ -49,6 +49,17 @@ NOT_RELAPSED = re.compile(
 )
 # "not interferon", "rather than the jabs", "instead of Rebif": a treatment the person set aside.
 SET_ASIDE = re.compile(r"(\bnot|\brather\s+than|\binstead\s+of|\bexcept)\s+(the\s+|on\s+)?$", re.IGNORECASE)
+# Compared with no treatment, or asked whether there was an untreated group: the question is
+# about a group neither trial had (the treatments file's `placebo`), whatever medicine it names.
+PLACEBO = "placebo"
+NO_TREATMENT_GROUP = re.compile(
+    r"\b(compared?\s+(with|to)|versus|vs\.?|against|than|over)\s+(just\s+)?(doing\s+nothing|nothing(\s+at\s+all)?"
+    r"|no\s+(treatment|medicine|drug|meds|dmt)s?(\s+at\s+all)?|not\s+(treating|taking\s+anything|having\s+anything)"
+    r"|(a\s+|the\s+)?placebo|(a\s+|the\s+)?dummy|untreated\s+(people|patients|group)|being\s+untreated)\b"
+    r"|\b(was|were|is)\s+there\s+(a\s+|an\s+|any\s+)?(placebo|untreated|no[\s-]treatment|dummy|sugar[\s-]pill)"
+    r"|\b(did|do)\s+(they|any|anyone|some|people|patients)\s+(\w+\s+)?(use|get|have|take|give)\s+(a\s+)?placebo",
+    re.IGNORECASE,
+)
 QUESTION = "question"  # where the question of a long message is (nlu/intent_classifier.py)
 ALSO_ASKED = "also_asked"  # the other questions of a compound message (nlu/intent_classifier.py)
 CURE = re.compile(r"\bcur(e|es|ed|ing)\b", re.IGNORECASE)
@@ -217,6 +228,8 @@ def treatment_asked(
     Lemtrada help?" the person's own medicine is their story, not the question.
     """
     text = typed_text(tracker)
+    if NO_TREATMENT_GROUP.search(text) and (placebo := store.find_treatment(PLACEBO)) is not None:
+        return placebo
     set_aside: list[Treatment] = []
     named: list[Treatment] = []
     for entity in entities_asked(tracker, "treatment"):

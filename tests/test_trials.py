@@ -176,6 +176,25 @@ def test_how_many_relapsed_on_a_trial_medicine_asks_about_its_group_not_a_popula
     assert slots.get("trial", ["care-ms-i"]) == ["care-ms-i"]
 
 
+@pytest.mark.parametrize(
+    "intent, text",
+    [
+        ("ask_results", "how did lemtrada do compared with no treatment at all?"),
+        ("ask_relapse", "compared to just doing nothing how much does lemtrada cut relapses"),
+        ("ask_trial_overview", "was there a placebo group in the lemtrada trial?"),
+        ("ask_relapse_rate", "relapse rate on alemtuzumab versus placebo"),
+    ],
+)
+def test_a_comparison_with_no_treatment_says_there_was_no_such_group(
+    use_store, intent: str, text: str
+) -> None:
+    """Both trials compared two medicines; a figure against no treatment would be a guess."""
+    sent, _ = ask(intent, text, [ALEMTUZUMAB])
+    assert sent[0].startswith("The CARE-MS II trial did not have a group on placebo"), sent[0]
+    assert "interferon beta-1a" in sent[0]
+    assert not any("35 in 100" in said or "0.26" in said for said in sent)
+
+
 def test_a_question_naming_no_trial_is_answered_for_care_ms_ii_and_says_so(use_store) -> None:
     sent, slots = ask("ask_relapse", "how many people relapsed on alemtuzumab?", [ALEMTUZUMAB])
     assert re.match(
