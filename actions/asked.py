@@ -100,7 +100,7 @@ STATISTICS = re.compile(
     r"|\b(relative|absolute)\s+(risk|reduction|difference|figure|or\s+absolute|or\s+relative)\b"
     r"|(%|\bper\s?cent)\s+(lower|fewer|less|reduction)"
     # "by what percent did it lower relapses?", "how much did it cut relapses by?"
-    r"|\bby\s+(what|how\s+much|how\s+many)\s+(percent|per\s+cent|%|percentage)"
+    r"|\bby\s+(what|how\s+much|how\s+many)\s+(percent|per\s+cent|%|percentage)|\bby\s+how\s+much\b"
     r"|\bwhat\s+(percent|percentage)\s+(lower|fewer|less|reduction|drop|cut)"
     r"|\b(cut|reduc|lower)\w*\s+(\w+\s+){0,4}by\s+(what|how\s+much)\b|\bhow\s+much\s+\w+\s+(\w+\s+){0,4}by\b"
     r"|\bhow\s+much\s+(lower|less|fewer|smaller|better)\b",

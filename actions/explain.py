@@ -18,12 +18,17 @@ from actions.answers import (
 from actions.asked import CHANCE, JUDGEMENT
 from actions.models import Comparison, Endpoint, Result, Treatment, Trial
 from actions.store import KnowledgeStore
+from actions.topics import TESTED_AS
 
 PER = phrasing.PER
 UNITS_IN_HUNDREDS = ("percent", "per person per year")
 NO_TEST_OF_CHANCE = (
     "My sources give no test of chance for these figures. So I can't say if this difference "
     "could be down to chance."
+)
+TESTED_ON_A_LINKED_FIGURE = (
+    "My sources give no test of chance for these figures. But there is one for a closely linked "
+    "figure. Here it is."
 )
 JUDGING = (
     "Is that a lot for you? That depends on your own MS. It also depends on the risks of each "
@@ -91,8 +96,13 @@ def how_sure(
         reply.say(f"Here is how sure we can be about these figures from the {trial.name} trial.")
         for endpoint in endpoints:
             say_endpoint(reply, trial, endpoint, asked_about)
-        benefit = benefit or any(endpoint.category == "efficacy" for endpoint in endpoints)
-        tested = tested or any(endpoint.comparisons for endpoint in endpoints)
+        linked = [] if any(e.comparisons for e in endpoints) else _tested_instead(store, trial, topic)
+        if linked:
+            reply.say(TESTED_ON_A_LINKED_FIGURE)
+            for endpoint in linked:
+                say_endpoint(reply, trial, endpoint, asked_about)
+        benefit = benefit or any(endpoint.category == "efficacy" for endpoint in [*endpoints, *linked])
+        tested = tested or any(endpoint.comparisons for endpoint in [*endpoints, *linked])
     if not reply.paragraphs:
         return None
     if not tested:
@@ -102,6 +112,14 @@ def how_sure(
     else:
         reply.say(TALK_TO_YOUR_TEAM)
     return reply.messages()
+
+
+def _tested_instead(store: KnowledgeStore, trial: Trial, topic: str) -> list[Endpoint]:
+    """The trial's endpoints tested for chance on the topic this one is `tested_as`."""
+    linked = TESTED_AS.get(topic)
+    if linked is None:
+        return []
+    return [e for e in store.endpoints_on(trial, linked) if e.comparisons]
 
 
 def _in_every_hundred(endpoint: Endpoint, figures: list[Result]) -> list[str]:

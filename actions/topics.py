@@ -22,13 +22,16 @@ class Topic:
     domain.yml and the rules agree with this list). `title` is its quick-reply button (no
     figures). A topic `same_in_every_trial` is answered from the medicines and the guidance,
     not from a trial's results. The topics `offered_first` are the buttons of the greeting and
-    the fallback, in this order.
+    the fallback, in this order. A topic `tested_as` another is one whose figures a trial may
+    not have tested for chance, while it tested the other's ("how many relapsed" and "the
+    relapse rate"): "could it be chance?" then gets that test too.
     """
 
     key: str
     title: str
     same_in_every_trial: bool = False
     offered_first: bool = False
+    tested_as: str | None = None
 
     @property
     def intent(self) -> str:
@@ -38,8 +41,8 @@ class Topic:
 TOPICS = [
     Topic("results", "What the trial found", offered_first=True),
     Topic("side_effects", "Side effects and risks", same_in_every_trial=True, offered_first=True),
-    Topic("relapse", "How many had relapses", offered_first=True),
-    Topic("relapse_free", "How many had no relapse"),
+    Topic("relapse", "How many had relapses", offered_first=True, tested_as="relapse_rate"),
+    Topic("relapse_free", "How many had no relapse", tested_as="relapse_rate"),
     Topic("relapse_rate", "Relapses a year"),
     Topic("disability", "Disability getting worse"),
     Topic("long_term", "What happened after the trial"),
@@ -59,6 +62,7 @@ TOPICS = [
 ]
 TOPIC_OF_INTENT = {topic.intent: topic.key for topic in TOPICS}
 SAME_IN_EVERY_TRIAL = frozenset(topic.key for topic in TOPICS if topic.same_in_every_trial)
+TESTED_AS = {topic.key: topic.tested_as for topic in TOPICS if topic.tested_as}
 # Every button that asks a question: the topics, and two questions that are not topics.
 TOPIC_TITLES = {
     **{topic.intent: topic.title for topic in TOPICS},

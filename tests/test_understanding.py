@@ -11,6 +11,7 @@ import pytest
 from actions.actions import ActionAnswerQuestion
 from actions.advice import CANNOT_DECIDE, NO_FACTS, ActionPersonalAdvice
 from actions.answers import NO_KNOWLEDGE, NOT_A_CURE, no_knowledge
+from actions.explain import NO_TEST_OF_CHANCE, TESTED_ON_A_LINKED_FIGURE
 from actions.fallback import likely_topics
 from tests.helpers import run_action, texts, tracker_from
 
@@ -198,9 +199,18 @@ def test_asked_for_a_dose_the_assistant_declines_and_gives_no_schedule(use_store
 
 
 def test_could_it_be_chance_says_so_when_the_sources_test_no_chance_for_that_figure(use_store) -> None:
+    """How many relapsed was not tested for chance; the relapse rate, closely linked, was. The
+    verdict is said of the relapse rate alone, after saying so."""
     said = ask("ask_chance", "could that be chance?", slots={"topic": "relapse"})
-    assert "That is 35%, or 147 of 426 people." in said
-    assert "My sources give no test of chance for these figures" in said
+    untested, linked = said.split(TESTED_ON_A_LINKED_FIGURE)
+    assert "That is 35%, or 147 of 426 people." in untested
+    assert "unlikely to be down to chance" not in untested
+    assert "0.26 relapses a year" in linked and "unlikely to be down to chance (p<0.0001)" in linked
+
+
+def test_could_it_be_chance_with_no_linked_test_says_there_is_none(use_store) -> None:
+    said = ask("ask_chance", "could that be chance?", slots={"topic": "infections"})
+    assert NO_TEST_OF_CHANCE in said and TESTED_ON_A_LINKED_FIGURE not in said
     assert "unlikely to be down to chance" not in said
 
 
