@@ -26,10 +26,12 @@ from actions.answers import (
 from actions.asked import (
     AFTER_THE_TRIAL,
     CHANCE,
+    EXPLANATION,
     FACTS,
     RESULTS,
     TRIAL_FOLLOW_UP,
     Asked,
+    figure_quoted,
     typed_entity_words,
     what_was_asked,
 )
@@ -39,7 +41,7 @@ from actions.fallback import ActionAskToRephrase
 from actions.long_term import answers_later, compose_long_term, offers_follow_up
 from actions.phrasing import capitalised
 from actions.pictures import PICTURE, in_words, pictures_for
-from actions.scope import ALL_TRIALS
+from actions.scope import ALL_TRIALS, trials_asked
 from actions.scope import SLOT as TRIAL_SLOT
 from actions.store import KnowledgeStore, read_store
 from actions.topics import (
@@ -185,7 +187,7 @@ class ActionDefineTerm(Action):
     ) -> list[EventType]:
         words = [*typed_entity_words(tracker, "term"), tracker.latest_message.get("text") or ""]
         try:
-            messages = await read_store(lambda store: define_term(store, words))
+            messages = await read_store(lambda store: define_with_figure(store, tracker, words))
         except StoreUnavailable:
             logger.exception("Could not look up a glossary word")
             dispatcher.utter_message(response=STORE_UNAVAILABLE)
@@ -193,3 +195,20 @@ class ActionDefineTerm(Action):
         for text in messages:
             dispatcher.utter_message(text=text)
         return []
+
+
+def define_with_figure(store: KnowledgeStore, tracker: Tracker, words: list[str]) -> list[str]:
+    """The word explained; and when the question quotes a figure ("what does an annualised
+    relapse rate of 0.x mean?"), that figure explained from its own answer too."""
+    text = tracker.latest_message.get("text") or ""
+    quoted = figure_quoted(store, trials_asked(store, tracker) or [store.trial()], text)
+    if quoted is None:
+        return define_term(store, words)
+    if quoted.statistic:
+        explained = how_sure(store, [quoted.trial], quoted.topic, None)
+    else:
+        explained = explain_last_answer(store, quoted.trial, quoted.topic, None, EXPLANATION)
+    if not explained:
+        return define_term(store, words)
+    found = any(store.find_glossary_term(word) for word in words if word)
+    return [*define_term(store, words), *explained] if found else explained

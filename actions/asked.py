@@ -60,6 +60,9 @@ NO_TREATMENT_GROUP = re.compile(
     r"|\b(did|do)\s+(they|any|anyone|some|people|patients)\s+(\w+\s+)?(use|get|have|take|give)\s+(a\s+)?placebo",
     re.IGNORECASE,
 )
+# A figure quoted back ("what does 0.x mean?", "the N% thing", "p=0.x"): a number with a
+# decimal point, or a percentage. Whole numbers alone are too often doses, years or ages.
+QUOTED_FIGURE = re.compile(r"(?<![\w.])(\d+\.\d+|\d+(?=\s*(%|per\s?cent)))", re.IGNORECASE)
 QUESTION = "question"  # where the question of a long message is (nlu/intent_classifier.py)
 ALSO_ASKED = "also_asked"  # the other questions of a compound message (nlu/intent_classifier.py)
 CURE = re.compile(r"\bcur(e|es|ed|ing)\b", re.IGNORECASE)
@@ -306,6 +309,55 @@ def asks_after_the_trial(tracker: Tracker, text: str) -> bool:
     return carries_on or bool(CARRIES_ON.search(text))
 
 
+@dataclass(frozen=True)
+class QuotedFigure:
+    """A figure of the store the message quotes, its trial and topic, and what kind it is: a
+    group's figure, the relative change between the groups, or a statistic (a ratio, an
+    interval's end or a p-value), which only the detailed answer gives."""
+
+    trial: Trial
+    topic: str
+    kind: str  # GROUP_FIGURE, RELATIVE_CHANGE or STATISTIC
+
+    @property
+    def statistic(self) -> bool:
+        return self.kind == STATISTIC
+
+
+GROUP_FIGURE, RELATIVE_CHANGE, STATISTIC = "group figure", "relative change", "statistic"
+
+
+def figure_quoted(store: KnowledgeStore, trials: list[Trial], text: str) -> QuotedFigure | None:
+    """The first figure in `text` that one of the trials' results gives, searched in the trials
+    asked about first, then the others."""
+    quoted = [float(match.group(1)) for match in QUOTED_FIGURE.finditer(text)]
+    if not quoted:
+        return None
+    ordered = [*trials, *(trial for trial in store.trials() if trial not in trials)]
+    for number in quoted:
+        for trial in ordered:
+            for topic in sorted(store.topics(trial)):
+                for endpoint in store.endpoints_on(trial, topic):
+                    if any(_same(number, result.value) for result in endpoint.results):
+                        return QuotedFigure(trial, topic, GROUP_FIGURE)
+                    for comparison in endpoint.comparisons:
+                        said = (
+                            comparison.value,
+                            comparison.ci_lower,
+                            comparison.ci_upper,
+                            comparison.p_value,
+                        )
+                        if any(_same(number, value) for value in said):
+                            return QuotedFigure(trial, topic, STATISTIC)
+                        if comparison.relative_change and _same(number, abs(comparison.relative_change)):
+                            return QuotedFigure(trial, topic, RELATIVE_CHANGE)
+    return None
+
+
+def _same(number: float, value: float | None) -> bool:
+    return value is not None and abs(number - value) < 1e-9
+
+
 def what_was_asked(store: KnowledgeStore, tracker: Tracker) -> Asked:
     """The frame every answer is built from."""
     text = typed_text(tracker)
@@ -321,6 +373,14 @@ def what_was_asked(store: KnowledgeStore, tracker: Tracker) -> Asked:
     if wants == FACTS and topics and STATISTICS.search(text):
         wants = CHANCE
     trials = trials_asked(store, tracker)
+    quoted = figure_quoted(store, trials or [store.trial()], text)
+    of_this_question = quoted is not None and (quoted.topic in topics or topics in ([], [RESULTS]))
+    if quoted is not None and (wants != FACTS or (quoted.kind != GROUP_FIGURE and of_this_question)):
+        # "What does 0.x mean?": that figure's answer explained; a statistic, or a relative
+        # change asked about as a fact ("the N% thing"), in the detailed answer.
+        topics = [quoted.topic]
+        wants = CHANCE if quoted.statistic or wants == FACTS else wants
+        trials = trials if quoted.trial in (trials or [store.trial()]) else [quoted.trial]
     return Asked(
         topics=with_polarity(topics, text),
         treatment=treatment_asked(store, tracker, trials),

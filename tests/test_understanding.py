@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from actions.actions import ActionAnswerQuestion
+from actions.actions import ActionAnswerQuestion, ActionDefineTerm
 from actions.advice import CANNOT_DECIDE, NO_FACTS, ActionPersonalAdvice
 from actions.answers import NO_KNOWLEDGE, NOT_A_CURE, no_knowledge
 from actions.explain import NO_TEST_OF_CHANCE, TESTED_ON_A_LINKED_FIGURE
@@ -346,3 +346,49 @@ def test_a_question_about_a_group_or_a_relapse_alone_says_nothing_of_the_person_
     from actions.scope import situation_of
 
     assert situation_of(question) is None
+
+
+# A figure quoted back is explained from its own answer, whatever the last answer was about.
+@pytest.mark.parametrize(
+    "intent, text, slots, said",
+    [
+        ("ask_explain", "what does 0.26 mean?", {"topic": "disability"}, "about 26 relapses a year in all"),
+        (
+            "ask_explain",
+            "what does p=0.22 mean?",
+            None,
+            "In the CARE-MS I trial, there was no clear difference",
+        ),
+        ("ask_judgement", "is 0.58 good or bad?", {"topic": "relapse"}, "hazard ratio 0.58"),
+        ("ask_disability", "what was the 42% thing in the lemtrada study", None, "This 42% improvement"),
+        (
+            "ask_explain",
+            "what does a 49 percent reduction in relapses mean",
+            None,
+            "The 49% is a relative figure",
+        ),
+    ],
+)
+def test_a_figure_quoted_back_is_explained_from_its_own_answer(
+    use_store, intent: str, text: str, slots: dict | None, said: str
+) -> None:
+    assert said in ask(intent, text, slots=slots)
+
+
+def test_a_group_s_figure_in_an_ordinary_question_changes_nothing(use_store) -> None:
+    said = ask("ask_relapse", "how many relapsed on lemtrada, was it 35%?")
+    assert said.startswith("In the CARE-MS II trial, here is how many people had at least one relapse")
+    assert "Here is what those figures" not in said and "how sure" not in said
+
+
+def define(text: str, entities=None) -> list[str]:
+    return texts(run_action(ActionDefineTerm(), tracker_from("ask_definition", text, entities))[0])
+
+
+def test_a_word_asked_with_a_figure_is_explained_with_that_figure(use_store) -> None:
+    term = {"entity": "term", "value": "annualised relapse rate"}
+    said = define("what does an annualised relapse rate of 0.26 mean in normal words?", [term])
+    assert said[0].startswith("This is the average number of relapses a person has in one year.")
+    assert any("So 100 people on it had about 26 relapses a year in all." in text for text in said[1:])
+    plain = define("what is an annualised relapse rate?", [term])
+    assert len(plain) == 1 and plain[0].startswith("This is the average number of relapses")
