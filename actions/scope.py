@@ -54,6 +54,8 @@ RULED_OUT = re.compile(
     rf"|{BARE_NUMBER}|(first|second)\s+(trial|study|one)\b)",
     re.IGNORECASE,
 )
+# Two groups of people compared: each is answered for, whichever one the model tagged.
+COMPARES = re.compile(r"\b(compar\w*|versus|vs\.?|against|difference\s+between)\b", re.IGNORECASE)
 SLOT = "trial"
 # A person's situation in their own words, said as a phrase the trial files hold as an alias
 # ("new to treatment", "already treated"), so that the files, not this code, say which trial
@@ -62,9 +64,11 @@ PERSON = r"\b(i|i've|ive|i'm|im|he|he's|she|she's|we|they|my\s+\w+)\b"
 # Or a group described by its treatment ("the ones who had already been treated", "people
 # whose MS came back on interferon"): that names a trial's people, not an arm of the trial.
 GROUP = (
-    r"\b(people|patients|ppl|those|ones?|group|folks?|others)\s+(who|whose|that|where|with|in\s+which)\b"
+    r"\b(people|patients|ppl|those|ones?|group|folks?|others)\s+(who|who'?d|whod|who'?ve|whove|whose|that|where|with"
+    r"|in\s+which)\b"
     r"[^.?!;]*?"
 )
+MEDICINES = r"(treatments?|drugs?|medicines?|medications?|meds|dmts?)\b"
 SITUATIONS = {
     "new to treatment": re.compile(
         r"\b(just|newly|recently|only\s+just)\s+diagnosed\b|\bnew\s+(with|to)\s+ms\b"
@@ -93,7 +97,11 @@ SITUATIONS = {
                 r"(treatments?|drugs?|medicines?|medications?|dmts?))\b",
                 GROUP + r"\b(already|previously)\b(?![^.?!;]*\bnever\b)",
                 GROUP + r"\bcame\s+back\s+(on|while\s+on|despite)\b",
-                GROUP + r"\b(relaps(ed|es|ing)|kept\s+relapsing)\s+(on|while\s+on|despite)\s+(their\s+|a\s+)?"
+                GROUP
+                + r"\b(had|been\s+on|taken|tried|used)\s+(an?\s+)?(other|another|different|earlier|previous)"
+                r"\s+(ms\s+)?" + MEDICINES,
+                GROUP + r"\b(relaps(ed|es|ing)|kept\s+relapsing)\s+((before|previously|already)\s+)?"
+                r"(on|while\s+on|despite)\s+(their\s+|a\s+)?"
                 r"(other|earlier|previous|first|different|older|copaxone|glatiramer|avonex|betaferon|plegridy"
                 r"|tecfidera|aubagio|gilenya)\b",
                 r"\bother\s+(ms\s+)?(treatments?|drugs?|medicines?|medications?|meds|dmts?)\s+"
@@ -124,6 +132,11 @@ def trials_asked(store: KnowledgeStore, tracker: Tracker) -> list[Trial]:
     named: list[Trial] = []
     for words in [*values, typed]:
         named.extend(trial for trial in store.find_trials(words) if trial not in named)
+    if named and COMPARES.search(typed):
+        # "How did people never treated compare with those already on other drugs?"
+        named.extend(
+            trial for s in situations_of(typed) for trial in store.find_trials(s) if trial not in named
+        )
     if named:
         return named
     situation = situation_of(typed)
@@ -157,9 +170,14 @@ def _trials_kept(store: KnowledgeStore, text: str) -> list[Trial]:
     return store.find_trials(situation) if situation else []
 
 
+def situations_of(text: str) -> list[str]:
+    """Every situation the words describe, as trial aliases."""
+    return [phrase for phrase, words in SITUATIONS.items() if words.search(text)]
+
+
 def situation_of(text: str) -> str | None:
     """The person's situation, as a trial alias, when their words say it and say only one."""
-    found = [phrase for phrase, words in SITUATIONS.items() if words.search(text)]
+    found = situations_of(text)
     return found[0] if len(found) == 1 else None
 
 

@@ -162,6 +162,8 @@ def test_the_word_i_in_a_correction_is_not_care_ms_i(use_store, text: str) -> No
         ("relapse rate for ppl whose ms came back on interferon", "care-ms-ii"),
         ("the trial for people where other drugs failed, relapse rate?", "care-ms-ii"),
         ("relapse rate for patients who relapsed on their first treatment", "care-ms-ii"),
+        ("no i mean the people whod relapsed before on other drugs", "care-ms-ii"),
+        ("and the people who had other treatment before, is it the same?", "care-ms-ii"),
     ],
 )
 def test_a_group_described_by_its_treatment_so_far_decides_the_trial(use_store, text: str, key: str) -> None:
@@ -169,6 +171,13 @@ def test_a_group_described_by_its_treatment_so_far_decides_the_trial(use_store, 
     other = "care-ms-ii" if key == "care-ms-i" else "care-ms-i"
     _, slots = ask("ask_relapse_rate", text, [], {"trial": [other]})
     assert slots["trial"] == [key]
+
+
+def test_two_groups_of_people_compared_get_both_trials(use_store) -> None:
+    text = "how did people who had never been treated compare with people whod been on other drugs?"
+    sent, slots = ask("ask_relapse", text, [CARE_MS_I])
+    assert sent[0].startswith("Here are the trials side by side")
+    assert sorted(slots["trial"]) == ["care-ms-i", "care-ms-ii"]
 
 
 def test_how_many_relapsed_on_a_trial_medicine_asks_about_its_group_not_a_population(use_store) -> None:
