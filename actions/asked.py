@@ -66,6 +66,7 @@ QUOTED_FIGURE = re.compile(r"(?<![\w.])(\d+\.\d+|\d+(?=\s*(%|per\s?cent)))", re.
 QUESTION = "question"  # where the question of a long message is (nlu/intent_classifier.py)
 ALSO_ASKED = "also_asked"  # the other questions of a compound message (nlu/intent_classifier.py)
 CURE = re.compile(r"\bcur(e|es|ed|ing)\b", re.IGNORECASE)
+KNOWN_TOPICS = frozenset(TOPIC_OF_INTENT.values())
 TOPIC_OF_MEASURE = {"hazard ratio": "disability", "rate ratio": "relapse_rate"}
 # The years after the 2-year trials, as people write them: "year 3", "five years".
 LATER_YEARS = "(" + "|".join([*map(str, range(3, 10)), "three", "four", "five", "six"]) + ")"
@@ -162,11 +163,15 @@ def entities_asked(tracker: Tracker, kind: str, only_in_the_question: bool = Fal
 
 
 def outcomes_named(tracker: Tracker) -> list[str]:
-    """The outcomes named in the question ("relapses", "infections"), in the order written."""
+    """The outcomes named in the question ("relapses", "infections"), in the order written.
+
+    Only the topics there are: a word the model tagged but no synonym mapped ("yearly relaspe
+    rate") stays as typed, and once remembered as the topic it made every follow-up ("is that
+    good?") a question about nothing."""
     found = [
         entity
         for entity in entities_asked(tracker, "outcome", only_in_the_question=True)
-        if isinstance(entity.get("value"), str)
+        if entity.get("value") in KNOWN_TOPICS
     ]
     found.sort(key=lambda entity: entity.get("start") or 0)
     named: list[str] = []

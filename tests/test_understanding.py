@@ -392,3 +392,15 @@ def test_a_word_asked_with_a_figure_is_explained_with_that_figure(use_store) -> 
     assert any("So 100 people on it had about 26 relapses a year in all." in text for text in said[1:])
     plain = define("what is an annualised relapse rate?", [term])
     assert len(plain) == 1 and plain[0].startswith("This is the average number of relapses")
+
+
+def test_an_outcome_word_no_synonym_maps_is_not_remembered_as_the_topic(use_store) -> None:
+    """A misspelling the model tags but no synonym maps stays as typed: remembered as the topic,
+    it made the next "is that good?" a question about nothing."""
+    text = "yearly relaspe rate on alemtuzimab vs rebiff"
+    typo = entity("outcome", "yearly relaspe rate", text, "yearly relaspe rate")
+    messages, events = run_action(ActionAnswerQuestion(), tracker_from("ask_relapse_rate", text, [typo]))
+    topic = next(event["value"] for event in events if event.get("name") == "topic")
+    assert topic == "relapse_rate"
+    judged = ask("ask_judgement", "is that good?", slots={"topic": topic})
+    assert "0.26" in judged and "don't have checked facts" not in judged
