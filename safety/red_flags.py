@@ -30,7 +30,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 RED_FLAGS_FILE = PROJECT_ROOT / "knowledge" / "red_flags.yml"
 RED_FLAGS_FILE_VARIABLE = "RED_FLAGS_FILE"
 CUE_KINDS = ("general_question_cues", "personal_cues", "not_now_cues", "happening_now_cues")
-SENTENCE = re.compile(r"[^.!?;\n]+")
+# A sentence ends at a full stop, "!", "?", ";" or a new line; a point between digits ("a
+# temperature of 39.8") does not end it.
+SENTENCE = re.compile(r"(?:[^.!?;\n]|(?<=\d)\.(?=\d))+")
 CLAUSE_BREAK = re.compile(r",|\b(and|but|also|btw|so|though)\b")
 SELF_HARM = "self_harm"  # the key of the one red flag whose reply needs other words
 # The `red_flag` slot value, and so the wording of `utter_urgent_help`, for a message raising
