@@ -48,6 +48,13 @@ NOT_RELAPSED = re.compile(
     re.IGNORECASE,
 )
 # "not interferon", "rather than the jabs", "instead of Rebif": a treatment the person set aside.
+# A medicine in the person's own story ("I was on Betaferon and still relapsed", "people like
+# me who relapsed on Copaxone"): what they had, not what they ask about.
+OWN_HISTORY = re.compile(
+    r"\b(i|i've|ive|i'm|im|he|he's|she|she's|we|they|my\s+\w+|who|who'?d|whod)\b[^.?!]*"
+    r"\b(was|were|been|went|tried|took|used|relapsed|relapsing|switched)\s+(on\s+|with\s+|from\s+)?(\w+\s+)?$",
+    re.IGNORECASE,
+)
 SET_ASIDE = re.compile(r"(\bnot|\brather\s+than|\binstead\s+of|\bexcept)\s+(the\s+|on\s+)?$", re.IGNORECASE)
 # Compared with no treatment, or asked whether there was an untreated group: the question is
 # about a group neither trial had (the treatments file's `placebo`), whatever medicine it names.
@@ -247,11 +254,13 @@ def treatment_asked(
         start = entity.get("start")
         if isinstance(start, int) and SET_ASIDE.search(text[:start]):
             set_aside.append(treatment)
+        elif isinstance(start, int) and OWN_HISTORY.search(text[:start]):
+            continue  # the person's own medicine: their story, not the question
         elif treatment not in named:
             named.append(treatment)
     if not named and text:
         treatment = store.find_treatment(text)
-        if treatment is not None and treatment not in set_aside:
+        if treatment is not None and treatment not in set_aside and not _in_own_history(text, treatment):
             named.append(treatment)
     if named:
         tested = [t for t in named if any(store.arms_for(trial, t) for trial in trials or [store.trial()])]
@@ -261,6 +270,14 @@ def treatment_asked(
     if treatment is not None and treatment in set_aside:
         return _other_main_treatment(store, treatment)
     return treatment or (_other_main_treatment(store, set_aside[0]) if set_aside else None)
+
+
+def _in_own_history(text: str, treatment: Treatment) -> bool:
+    """Whether the first of the treatment's names in `text` is in the person's own story."""
+    lowered = text.lower()
+    starts = [lowered.find(name.lower()) for name in (treatment.name, treatment.key, *treatment.aliases)]
+    found = [start for start in starts if start >= 0]
+    return bool(found) and bool(OWN_HISTORY.search(text[: min(found)]))
 
 
 def _other_main_treatment(store: KnowledgeStore, set_aside: Treatment) -> Treatment | None:

@@ -27,9 +27,11 @@ ALL_TRIALS_WORDS = re.compile(
     r"|\bcare\W*ms\W*(i|1)\W+(and|&)\W+(care\W*ms\W*)?(ii|2)\b"
     r"|\b(compare|comparing)\s+the\s+(trials|studies)\b"
     r"|\bside\s+by\s+side\b"
-    r"|\bwhich\s+(trial|study)\b",  # "which trial was bigger?" compares them
+    r"|\bwhich\s+(trial|study)\b",  # "which trial was bigger?" compares them...
     re.IGNORECASE,
 )
+# ...but "which trial is relevant to her?" after her story asks for hers.
+WHICH_TRIAL = re.compile(r"\bwhich\s+(trial|study|one)\b", re.IGNORECASE)
 OTHER_TRIAL_WORDS = re.compile(r"\bother\s+(trial|study)\b", re.IGNORECASE)
 # "People like me", "in my situation": the person's situation decides the trial. Said without
 # what it is, every trial is put side by side, each saying whom it included.
@@ -44,14 +46,19 @@ LIKE_ME_WORDS = re.compile(
 BARE_NUMBER = r"(ii\b|[12]\b(?!\s*(mg|years?|%|\.\d))|i(?=\s*([,.;:!?)]|-\s|$|(not|trial|study|please)\b)))"
 CORRECTION = re.compile(
     r"\b(i\s+(actually\s+|really\s+)?(mean|meant)|sorry|oops|whoops|actually|scratch\s+that|my\s+mistake|my\s+bad"
+    r"|(got|had)\s+(it|that)\s+wrong|wrong\s+one"
     rf"|no\s+wait|wait\s+no|no(?=[\s,.!:;-]+(the\s+|care\b|one\b|two\b|{BARE_NUMBER})))\b",
     re.IGNORECASE,
 )
 BARE_TRIAL_NUMBER = re.compile(rf"^[\s,.!:;-]*{BARE_NUMBER}", re.IGNORECASE)
 # A trial ruled out ("CARE-MS I not II", "in the first trial rather than the second").
+# Or the people of a trial ruled out: "not the trial for newly diagnosed people, the other one",
+# "not the people who'd never had treatment, the ones who...".
 RULED_OUT = re.compile(
     r"\b(not|rather\s+than|instead\s+of)\s+(in\s+)?(the\s+)?(care\W*ms\W*(ii|i|1|2|two|one)\b"
-    rf"|{BARE_NUMBER}|(first|second)\s+(trial|study|one)\b)",
+    rf"|{BARE_NUMBER}|(first|second)\s+(trial|study|one)\b"
+    r"|(trial|study|one|people|ones|group|patients|ppl)\s+(for|with|of|who|who'?d|whod|whose|in|where)\b"
+    r"[^,.;?!]*?(?=[,.;?!]|\s+the\s+(ones?|other|people)\b|\s+but\b|$))",
     re.IGNORECASE,
 )
 # Two groups of people compared: each is answered for, whichever one the model tagged.
@@ -60,28 +67,51 @@ SLOT = "trial"
 # A person's situation in their own words, said as a phrase the trial files hold as an alias
 # ("new to treatment", "already treated"), so that the files, not this code, say which trial
 # it is. Only the person's own story counts: "how many relapsed on Rebif?" asks about a group.
-PERSON = r"\b(i|i've|ive|i'm|im|he|he's|she|she's|we|they|my\s+\w+)\b"
+PERSON = r"\b(i|i've|ive|i'm|im|he|he's|she|she's|we|they|my\s+\w+|(a|the)\s+person\s+who|someone\s+who)\b"
 # Or a group described by its treatment ("the ones who had already been treated", "people
 # whose MS came back on interferon"): that names a trial's people, not an arm of the trial.
 GROUP = (
-    r"\b(people|patients|ppl|those|ones?|group|folks?|others)\s+(who|who'?d|whod|who'?ve|whove|whose|that|where|with"
+    r"\b(people|patients|ppl|those|ones?|group|folks?|others)\s+(like\s+(me|him|her|us|them|my\s+\w+)\s+)?"
+    r"(who|who'?d|whod|who'?ve|whove|whose|that|where|with"
     r"|in\s+which)\b"
     r"[^.?!;]*?"
 )
-MEDICINES = r"(treatments?|drugs?|medicines?|medications?|meds|dmts?)\b"
+MEDICINES = (
+    r"(treatments?|drugs?|medicines?|medications?|meds|dmts?|therap(y|ies)"
+    r"|disease[\s-]modifying\s+(therap(y|ies)|treatments?|drugs?))\b"
+)
+# MS medicines a person may have had before (the trials' own comparator among them).
+EARLIER_MEDICINES = (
+    r"(copaxone|glatiramer|interferon|rebif|avonex|betaferon|betaseron|extavia|plegridy|tecfidera|aubagio"
+    r"|gilenya|teriflunomide|fingolimod|dimethyl\s+fumarate|the\s+injections)\b"
+)
+# The same, less the trials' own comparator: "patients who relapsed on Rebif" asks about a group
+# in the trial.
+OTHER_MEDICINES = (
+    r"(copaxone|glatiramer|avonex|betaferon|betaseron|extavia|plegridy|tecfidera|aubagio"
+    r"|gilenya|teriflunomide|fingolimod|dimethyl\s+fumarate)\b"
+)
+HAD = r"(had|taken|took|take|been\s+on|tried|started|used|received|gone\s+on|went\s+on)"
 SITUATIONS = {
     "new to treatment": re.compile(
-        r"\b(just|newly|recently|only\s+just)\s+diagnosed\b|\bnew\s+(with|to)\s+ms\b"
-        r"|\bdiagnos(ed|is)\b[^.?!,;]*?\b(ago|last|recently)\b"
-        r"|\b(no|not\s+on\s+any|not\s+taking\s+any)\s+(ms\s+)?(meds|medicines?|medications?|treatments?|drugs?|dmts?)"
-        r"\s+(yet|so\s+far)\b"
-        r"|\b(never|not|hasn't|haven't|hadn't)\s+(yet\s+)?(had|taken|been\s+on|tried|started)\s+(any\s+|an?\s+)?(ms\s+)?"
-        r"(treatment|medicine|medication|drug|meds|dmt)"
-        r"|\bfirst\s+time\s+(on|having|taking)\s+(any\s+)?(ms\s+)?(treatment|medicine|medication|drugs?|meds|dmts?)\b"
-        r"|\bno\s+(ms\s+)?(treatment|medicine|medication|drugs?|meds|dmts?)\s+(before|beforehand|previously)\b"
-        r"|\btreatment[\s-]+na(i|ï)ve\b"
-        r"|" + GROUP + r"\b(just\s+diagnosed|newly\s+diagnosed|never\s+(been\s+)?(had|taken|treated|tried|on)"
-        r"|(not|hadn't|haven't)\s+(yet\s+)?(been\s+)?(treated|had\s+any|taken\s+any))",
+        "|".join(
+            (
+                r"\b(just|newly|recently|only\s+just)\s+diagnosed\b|\bnew\s+(with|to)\s+ms\b",
+                r"\bdiagnos(ed|is)\b[^.?!,;]*?\b(ago|last|recently)\b",
+                r"\b(no|not\s+on\s+any|not\s+taking\s+any)\s+(ms\s+)?" + MEDICINES + r"\s+(yet|so\s+far)\b",
+                r"\b(never|not|hasn't|haven't|hadn't|has\s+not|have\s+not)\s+(yet\s+|ever\s+)?"
+                + HAD
+                + r"\s+(any\s+|an?\s+)?(ms\s+)?"
+                + MEDICINES,
+                r"\b(wasn'?t|weren'?t|isn'?t|aren'?t|not|never\s+been)\s+on\s+any\s+(ms\s+)?" + MEDICINES,
+                r"\b(received|had|taken|on)\s+no\s+(ms\s+)?" + MEDICINES,
+                r"\bfirst\s+time\s+(on|having|taking)\s+(any\s+)?(ms\s+)?" + MEDICINES,
+                r"\bno\s+(ms\s+)?" + MEDICINES + r"\s+(before|beforehand|previously)\b",
+                r"\btreatment[\s-]+na(i|ï)ve\b",
+                GROUP + r"\b(just\s+diagnosed|newly\s+diagnosed|never\s+(been\s+)?(" + HAD + r"|treated|on)"
+                r"|(not|hadn't|haven't)\s+(yet\s+)?(been\s+)?(treated|had\s+any|taken\s+any))",
+            )
+        ),
         re.IGNORECASE,
     ),
     "already treated": re.compile(
@@ -89,23 +119,36 @@ SITUATIONS = {
             (
                 PERSON + r"[^.?!,;]*?\b(relaps(ed|es|ing)|had\s+\w+\s+relapses)\s+"
                 r"(on|while\s+on|whilst\s+on|despite|even\s+on|anyway)\b",
-                PERSON + r"[^.?!,;]*?\bstill\s+(relapsing|(had|having|get|getting)\s+relapses)\b",
-                PERSON
-                + r"\s+(have\s+|has\s+|had\s+|'ve\s+|am\s+|is\s+|was\s+)?(been\s+)?(on|taking|tried)\s+"
-                r"(copaxone|glatiramer|interferon|rebif|avonex|betaferon|plegridy|tecfidera|aubagio|gilenya"
-                r"|(a|an|another|other|two|three|\d|several|some)\s+(\w+\s+)?(ms\s+)?"
-                r"(treatments?|drugs?|medicines?|medications?|dmts?))\b",
+                PERSON + r"[^.?!,;]*?\bstill\s+(relapsing|relapsed|(had|having|get|getting)\s+relapses)\b",
+                # "my dad already tried interferon", "he went on Avonex", "I've been on two drugs"
+                PERSON + r"\s+(have\s+|has\s+|had\s+|'ve\s+|am\s+|is\s+|was\s+|were\s+)?"
+                r"((already|previously|also|then|first)\s+)?(been\s+)?(on|taking|tried|took|used|went\s+on"
+                r"|started\s+on|put\s+on)\s+("
+                + EARLIER_MEDICINES
+                + r"|(a|an|another|other|two|three|\d|several|some)"
+                r"\s+(\w+\s+)?(ms\s+)?" + MEDICINES + ")",
+                PERSON + r"[^.?!;]*?\b(went|started|was\s+put|were\s+put)\s+on\s+" + EARLIER_MEDICINES,
                 GROUP + r"\b(already|previously)\b(?![^.?!;]*\bnever\b)",
                 GROUP + r"\bcame\s+back\s+(on|while\s+on|despite)\b",
                 GROUP
-                + r"\b(had|been\s+on|taken|tried|used)\s+(an?\s+)?(other|another|different|earlier|previous)"
-                r"\s+(ms\s+)?" + MEDICINES,
+                + r"\b"
+                + HAD
+                + r"\s+(an?\s+)?(other|another|different|earlier|previous)\s+(ms\s+)?"
+                + MEDICINES,
+                GROUP
+                + r"\b"
+                + HAD
+                + r"\s+"
+                + EARLIER_MEDICINES
+                + r"[^.?!;]*\b(relaps|came\s+back|failed|didn'?t\s+work)",
                 GROUP + r"\b(relaps(ed|es|ing)|kept\s+relapsing)\s+((before|previously|already)\s+)?"
-                r"(on|while\s+on|despite)\s+(their\s+|a\s+)?"
-                r"(other|earlier|previous|first|different|older|copaxone|glatiramer|avonex|betaferon|plegridy"
-                r"|tecfidera|aubagio|gilenya)\b",
-                r"\bother\s+(ms\s+)?(treatments?|drugs?|medicines?|medications?|meds|dmts?)\s+"
-                r"(had\s+)?(failed|didn'?t\s+work|did\s+not\s+work|stopped\s+working)\b",
+                r"(on|while\s+on|despite)\s+(their\s+|a\s+)?(other|earlier|previous|first|different|older|"
+                + OTHER_MEDICINES
+                + ")",
+                r"\bother\s+(ms\s+)?"
+                + MEDICINES
+                + r"\s+(had\s+)?(failed|didn'?t\s+work|did\s+not\s+work|stopped\s+working)",
+                r"\bbroke\s+through\b",
             )
         ),
         re.IGNORECASE,
@@ -121,8 +164,12 @@ def trials_asked(store: KnowledgeStore, tracker: Tracker) -> list[Trial]:
     remembered = remembered_trials(store, tracker)
     # "both" and "other" are trusted from a button's payload, or when the words typed say so:
     # the model could take the "other" of "other side effects" for "the other trial".
+    if WHICH_TRIAL.search(typed) and (situation := situation_of(typed)) is not None:
+        return store.find_trials(situation) or store.trials()
     if ALL_TRIALS_WORDS.search(typed) or (ALL_TRIALS in values and not typed):
         return store.trials()
+    if OTHER_TRIAL_WORDS.search(typed) and (situation := situation_of(typed)) is not None:
+        return store.find_trials(situation) or store.trials()  # "the other one, for people like me who..."
     if OTHER_TRIAL_WORDS.search(typed) or (OTHER_TRIAL in values and not typed):
         current = remembered or [store.trial()]
         return [trial for trial in store.trials() if trial not in current] or current
@@ -160,14 +207,21 @@ def corrected_trials(store: KnowledgeStore, text: str) -> list[Trial]:
 
 
 def _trials_kept(store: KnowledgeStore, text: str) -> list[Trial]:
-    """The trials `text` names, less those it rules out; by a situation when it names none."""
+    """The trials `text` names or whose people it describes, less those it rules out; when it
+    only rules trials out ("not that one, the other one"), the others."""
     kept = RULED_OUT.sub(" ", text)
-    ruled_out = [trial for trial in store.find_trials(text) if trial not in store.find_trials(kept)]
-    named = [trial for trial in store.find_trials(kept) if trial not in ruled_out]
-    if named:
+    ruled_out = [trial for trial in _described(store, text) if trial not in _described(store, kept)]
+    named = [trial for trial in _described(store, kept) if trial not in ruled_out]
+    if named or not ruled_out:
         return named
-    situation = situation_of(kept)
-    return store.find_trials(situation) if situation else []
+    return [trial for trial in store.trials() if trial not in ruled_out]
+
+
+def _described(store: KnowledgeStore, text: str) -> list[Trial]:
+    """The trials `text` names; by the one situation it describes when it names none."""
+    named = store.find_trials(text)
+    situation = situation_of(text) if not named else None
+    return named or (store.find_trials(situation) if situation else [])
 
 
 def situations_of(text: str) -> list[str]:

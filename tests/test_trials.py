@@ -164,6 +164,26 @@ def test_the_word_i_in_a_correction_is_not_care_ms_i(use_store, text: str) -> No
         ("relapse rate for patients who relapsed on their first treatment", "care-ms-ii"),
         ("no i mean the people whod relapsed before on other drugs", "care-ms-ii"),
         ("and the people who had other treatment before, is it the same?", "care-ms-ii"),
+        (
+            "my dad already tried interferon and then copaxone. relapse rate for people like him?",
+            "care-ms-ii",
+        ),
+        ("my husband was diagnosed in 2019 and went on avonex. what is the relapse rate", "care-ms-ii"),
+        ("for a person who took interferon before and had relapse anyway, the relapse rate?", "care-ms-ii"),
+        ("the trial for people whose ms broke through their first treatment, relapse rate?", "care-ms-ii"),
+        ("i never took any ms medicine. relapse rate in patients like me?", "care-ms-i"),
+        ("I have received no disease-modifying therapy whatsoever. The relapse rate?", "care-ms-i"),
+        ("my dad wasn't on any ms meds before, relapse rate in his kind of trial", "care-ms-i"),
+        ("my daughter has never taken any ms medication. which trial is relevant to her?", "care-ms-i"),
+        ("not the trial for newly diagnosed people, the other one. relapse rate?", "care-ms-ii"),
+        (
+            "not the people who'd never had treatment the ones who'd had interferon before and relapsed",
+            "care-ms-ii",
+        ),
+        (
+            "relapse rate in the first-line trial? oh no, I got it wrong, I need the one for people already treated",
+            "care-ms-ii",
+        ),
     ],
 )
 def test_a_group_described_by_its_treatment_so_far_decides_the_trial(use_store, text: str, key: str) -> None:
@@ -171,6 +191,24 @@ def test_a_group_described_by_its_treatment_so_far_decides_the_trial(use_store, 
     other = "care-ms-ii" if key == "care-ms-i" else "care-ms-i"
     _, slots = ask("ask_relapse_rate", text, [], {"trial": [other]})
     assert slots["trial"] == [key]
+
+
+@pytest.mark.parametrize(
+    "text, medicine",
+    [
+        ("i was on betaferon and still relapsed, what were the results for people like me", "betaferon"),
+        ("the results for people like me who relapsed on copaxone?", "copaxone"),
+    ],
+)
+def test_a_medicine_in_the_person_s_own_story_is_not_the_one_asked_about(
+    use_store, text: str, medicine: str
+) -> None:
+    """They ask how people like them did, not about the medicine they had, which neither trial gave."""
+    start = text.index(medicine)
+    entities = [{"entity": "treatment", "value": medicine, "start": start, "end": start + len(medicine)}]
+    sent, slots = ask("ask_results", text, entities)
+    assert sent[0].startswith("Here are the main results of CARE-MS II"), sent[0]
+    assert slots["treatment"] is None
 
 
 def test_two_groups_of_people_compared_get_both_trials(use_store) -> None:
