@@ -55,6 +55,11 @@ OWN_HISTORY = re.compile(
     r"\b(was|were|been|went|tried|took|used|relapsed|relapsing|switched)\s+(on\s+|with\s+|from\s+)?(\w+\s+)?$",
     re.IGNORECASE,
 )
+WEIGHED_AGAINST = re.compile(
+    r"\b(better|worse|safer|stronger|more\s+effective|less\s+risky|riskier)\s+than\b|\bversus\b|\bvs\.?\s"
+    r"|\bcompared?\s+(with|to)\b|\binstead\s+of\b|\bor\b[^.?!]*\bwhich\b",
+    re.IGNORECASE,
+)
 SET_ASIDE = re.compile(r"(\bnot|\brather\s+than|\binstead\s+of|\bexcept)\s+(the\s+|on\s+)?$", re.IGNORECASE)
 # Compared with no treatment, or asked whether there was an untreated group: the question is
 # about a group neither trial had (the treatments file's `placebo`), whatever medicine it names.
@@ -262,8 +267,21 @@ def treatment_asked(
         treatment = store.find_treatment(text)
         if treatment is not None and treatment not in set_aside and not _in_own_history(text, treatment):
             named.append(treatment)
+    in_trials = trials or [store.trial()]
+    if named and WEIGHED_AGAINST.search(text):
+        # "Is HSCT better than Lemtrada?": the medicine weighed against the trial's is the question,
+        # and no trial here had a group on it.
+        untested = [
+            treatment
+            for treatment in store.find_treatments(text)
+            if not any(store.arms_for(trial, treatment) for trial in in_trials)
+            and treatment not in set_aside
+            and not _in_own_history(text, treatment)
+        ]
+        if untested:
+            return untested[0]
     if named:
-        tested = [t for t in named if any(store.arms_for(trial, t) for trial in trials or [store.trial()])]
+        tested = [t for t in named if any(store.arms_for(trial, t) for trial in in_trials)]
         return (tested or named)[0]
     remembered = text_slot(tracker, "treatment")
     treatment = store.find_treatment(remembered) if remembered else None

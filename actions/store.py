@@ -142,6 +142,15 @@ class KnowledgeStore:
 
         return self._once(("find_treatment", words), find)
 
+    def find_treatments(self, words: str) -> list[Treatment]:
+        """Every treatment `words` names exactly, in the order written."""
+
+        def find() -> list[Treatment]:
+            treatments = self.session.execute(select(Treatment)).scalars()
+            return find_all_mentions(words, {n: t for t in treatments for n in (t.name, t.key, *t.aliases)})
+
+        return list(self._once(("find_treatments", words), find))
+
     def find_other_trial(self, words: str) -> OtherTrial | None:
         """A trial with no results here that `words` name (by alias only: see other_trials.yml)."""
 

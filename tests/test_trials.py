@@ -211,6 +211,21 @@ def test_a_medicine_in_the_person_s_own_story_is_not_the_one_asked_about(
     assert slots["treatment"] is None
 
 
+@pytest.mark.parametrize(
+    "text, named",
+    [
+        ("Is a stem cell transplant (HSCT) better than alemtuzumab?", "a stem cell transplant (HSCT)"),
+        ("did lemtrada do better than ocrevus in the trial?", "ocrelizumab"),
+    ],
+)
+def test_a_medicine_weighed_against_the_trial_s_says_the_trial_had_no_group_on_it(
+    use_store, text: str, named: str
+) -> None:
+    sent, _ = ask("ask_results", text, [ALEMTUZUMAB])
+    assert sent[0].startswith(f"The CARE-MS II trial did not have a group on {named}."), sent[0]
+    assert not any("35 in 100" in said for said in sent)
+
+
 def test_two_groups_of_people_compared_get_both_trials(use_store) -> None:
     text = "how did people who had never been treated compare with people whod been on other drugs?"
     sent, slots = ask("ask_relapse", text, [CARE_MS_I])
