@@ -31,7 +31,9 @@ ALL_TRIALS_WORDS = re.compile(
     re.IGNORECASE,
 )
 # ...but "which trial is relevant to her?" after her story asks for hers.
-WHICH_TRIAL = re.compile(r"\bwhich\s+(trial|study|one)\b", re.IGNORECASE)
+WHICH_TRIAL = re.compile(
+    r"\bwhich\s+(trial|study|one)\b|\bwhich\s+of\s+the\s+(two\s+)?(trials|studies)\b", re.IGNORECASE
+)
 OTHER_TRIAL_WORDS = re.compile(r"\bother\s+(trial|study)\b", re.IGNORECASE)
 # "People like me", "in my situation": the person's situation decides the trial. Said without
 # what it is, every trial is put side by side, each saying whom it included.
@@ -46,7 +48,7 @@ LIKE_ME_WORDS = re.compile(
 BARE_NUMBER = r"(ii\b|[12]\b(?!\s*(mg|years?|%|\.\d))|i(?=\s*([,.;:!?)]|-\s|$|(not|trial|study|please)\b)))"
 CORRECTION = re.compile(
     r"\b(i\s+(actually\s+|really\s+)?(mean|meant)|sorry|oops|whoops|actually|scratch\s+that|my\s+mistake|my\s+bad"
-    r"|(got|had)\s+(it|that)\s+wrong|wrong\s+one"
+    r"|(got|had)\s+(it|that)\s+wrong|wrong\s+one|but\s+now"
     rf"|no\s+wait|wait\s+no|no(?=[\s,.!:;-]+(the\s+|care\b|one\b|two\b|{BARE_NUMBER})))\b",
     re.IGNORECASE,
 )
@@ -127,7 +129,9 @@ SITUATIONS = {
                 + EARLIER_MEDICINES
                 + r"|(a|an|another|other|two|three|\d|several|some)"
                 r"\s+(\w+\s+)?(ms\s+)?" + MEDICINES + ")",
-                PERSON + r"[^.?!;]*?\b(went|started|was\s+put|were\s+put)\s+on\s+" + EARLIER_MEDICINES,
+                PERSON
+                + r"[^.?!;]*?\b((went|started|was\s+put|were\s+put)\s+on|(treated|was\s+treated)\s+with)\s+"
+                + EARLIER_MEDICINES,
                 GROUP + r"\b(already|previously)\b(?![^.?!;]*\bnever\b)",
                 GROUP + r"\bcame\s+back\s+(on|while\s+on|despite)\b",
                 GROUP

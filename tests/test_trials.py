@@ -176,6 +176,13 @@ def test_the_word_i_in_a_correction_is_not_care_ms_i(use_store, text: str) -> No
         ("my dad wasn't on any ms meds before, relapse rate in his kind of trial", "care-ms-i"),
         ("my daughter has never taken any ms medication. which trial is relevant to her?", "care-ms-i"),
         ("not the trial for newly diagnosed people, the other one. relapse rate?", "care-ms-ii"),
+        ("i was treated with interferon and relapsed twice. which of the two studies is mine?", "care-ms-ii"),
+        ("im on copaxone and relapsed twice, which trial is me? relapse rate?", "care-ms-ii"),
+        (
+            "before I asked about new patients, but now I want the patients with previous treatment",
+            "care-ms-ii",
+        ),
+        ("the relapse rate in the first-line study?", "care-ms-i"),
         (
             "not the people who'd never had treatment the ones who'd had interferon before and relapsed",
             "care-ms-ii",
@@ -198,6 +205,7 @@ def test_a_group_described_by_its_treatment_so_far_decides_the_trial(use_store, 
     [
         ("i was on betaferon and still relapsed, what were the results for people like me", "betaferon"),
         ("the results for people like me who relapsed on copaxone?", "copaxone"),
+        ("im on copaxone and relapsed twice, what are the results for people like me", "copaxone"),
     ],
 )
 def test_a_medicine_in_the_person_s_own_story_is_not_the_one_asked_about(
