@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import contextmanager
-from typing import Any, Callable, Hashable, Iterator, TypeVar
+from typing import Any, Callable, Hashable, Iterable, Iterator, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -81,8 +81,7 @@ class KnowledgeStore:
         """
 
         def find() -> list[Trial]:
-            trials = self.trials()
-            return find_all_mentions(words, {n: t for t in trials for n in (t.name, t.key, *t.aliases)})
+            return find_all_mentions(words, by_name(self.trials()))
 
         return list(self._once(("find_trials", words), find))
 
@@ -137,8 +136,7 @@ class KnowledgeStore:
         """The treatment that `words` names or mentions, by name, alias or near spelling."""
 
         def find() -> Treatment | None:
-            treatments = self.session.execute(select(Treatment)).scalars()
-            return find_mention(words, {name: t for t in treatments for name in (t.name, t.key, *t.aliases)})
+            return find_mention(words, by_name(self.session.execute(select(Treatment)).scalars()))
 
         return self._once(("find_treatment", words), find)
 
@@ -146,8 +144,7 @@ class KnowledgeStore:
         """Every treatment `words` names exactly, in the order written."""
 
         def find() -> list[Treatment]:
-            treatments = self.session.execute(select(Treatment)).scalars()
-            return find_all_mentions(words, {n: t for t in treatments for n in (t.name, t.key, *t.aliases)})
+            return find_all_mentions(words, by_name(self.session.execute(select(Treatment)).scalars()))
 
         return list(self._once(("find_treatments", words), find))
 
@@ -188,6 +185,14 @@ class KnowledgeStore:
 
     def sources(self) -> list[Source]:
         return list(self.session.execute(select(Source).order_by(Source.key)).scalars())
+
+
+Named = TypeVar("Named", Trial, Treatment)
+
+
+def by_name(things: Iterable[Named]) -> dict[str, Named]:
+    """Each trial or treatment under every word for it: its name, its key and its aliases."""
+    return {name: thing for thing in things for name in (thing.name, thing.key, *thing.aliases)}
 
 
 async def read_store(work: Callable[[KnowledgeStore], T]) -> T:
