@@ -82,17 +82,15 @@ MEDICINES = (
     r"(treatments?|drugs?|medicines?|medications?|meds|dmts?|therap(y|ies)"
     r"|disease[\s-]modifying\s+(therap(y|ies)|treatments?|drugs?))\b"
 )
-# MS medicines a person may have had before (the trials' own comparator among them).
-EARLIER_MEDICINES = (
-    r"(copaxone|glatiramer|interferon|rebif|avonex|betaferon|betaseron|extavia|plegridy|tecfidera|aubagio"
-    r"|gilenya|teriflunomide|fingolimod|dimethyl\s+fumarate|the\s+injections)\b"
+# MS medicines a person may have had before, other than the trials' own comparator: "patients
+# who relapsed on Rebif" asks about a group in the trial...
+OTHER_MEDICINE_NAMES = (
+    r"copaxone|glatiramer|avonex|betaferon|betaseron|extavia|plegridy|tecfidera|aubagio"
+    r"|gilenya|teriflunomide|fingolimod|dimethyl\s+fumarate"
 )
-# The same, less the trials' own comparator: "patients who relapsed on Rebif" asks about a group
-# in the trial.
-OTHER_MEDICINES = (
-    r"(copaxone|glatiramer|avonex|betaferon|betaseron|extavia|plegridy|tecfidera|aubagio"
-    r"|gilenya|teriflunomide|fingolimod|dimethyl\s+fumarate)\b"
-)
+OTHER_MEDICINES = rf"({OTHER_MEDICINE_NAMES})\b"
+# ...and with it, where the words cannot mean that group ("my dad already tried interferon").
+EARLIER_MEDICINES = rf"({OTHER_MEDICINE_NAMES}|interferon|rebif|the\s+injections)\b"
 HAD = r"(had|taken|took|take|been\s+on|tried|started|used|received|gone\s+on|went\s+on)"
 SITUATIONS = {
     "new to treatment": re.compile(
