@@ -414,14 +414,15 @@ def what_was_asked(store: KnowledgeStore, tracker: Tracker) -> Asked:
     if wants == FACTS and topics and STATISTICS.search(text):
         wants = CHANCE
     trials = trials_asked(store, tracker)
-    quoted = figure_quoted(store, trials or [store.trial()], text)
+    answered_for = trials or [store.trial()]
+    quoted = figure_quoted(store, answered_for, text)
     of_this_question = quoted is not None and (quoted.topic in topics or topics in ([], [RESULTS]))
     if quoted is not None and (wants != FACTS or (quoted.kind != GROUP_FIGURE and of_this_question)):
         # "What does 0.x mean?": that figure's answer explained; a statistic, or a relative
         # change asked about as a fact ("the N% thing"), in the detailed answer.
         topics = [quoted.topic]
         wants = CHANCE if quoted.statistic or wants == FACTS else wants
-        trials = trials if quoted.trial in (trials or [store.trial()]) else [quoted.trial]
+        trials = trials if quoted.trial in answered_for else [quoted.trial]
     return Asked(
         topics=with_polarity(topics, text),
         treatment=treatment_asked(store, tracker, trials),

@@ -22,14 +22,9 @@ from actions.topics import TESTED_AS
 
 PER = phrasing.PER
 UNITS_IN_HUNDREDS = ("percent", "per person per year")
-NO_TEST_OF_CHANCE = (
-    "My sources give no test of chance for these figures. So I can't say if this difference "
-    "could be down to chance."
-)
-TESTED_ON_A_LINKED_FIGURE = (
-    "My sources give no test of chance for these figures. But there is one for a closely linked "
-    "figure. Here it is."
-)
+NO_TEST_FOR_THESE = "My sources give no test of chance for these figures."
+NO_TEST_OF_CHANCE = f"{NO_TEST_FOR_THESE} So I can't say if this difference could be down to chance."
+TESTED_ON_A_LINKED_FIGURE = f"{NO_TEST_FOR_THESE} But there is one for a closely linked figure. Here it is."
 JUDGING = (
     "Is that a lot for you? That depends on your own MS. It also depends on the risks of each "
     "medicine. Your MS team can help you weigh it up."
