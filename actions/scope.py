@@ -14,6 +14,7 @@ Copaxone") decides the trial over the one remembered (`SITUATIONS`).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from rasa_sdk import Tracker
 
@@ -226,9 +227,12 @@ def _described(store: KnowledgeStore, text: str) -> list[Trial]:
     return named or (store.find_trials(situation) if situation else [])
 
 
-def situations_of(text: str) -> list[str]:
-    """Every situation the words describe, as trial aliases."""
-    return [phrase for phrase, words in SITUATIONS.items() if words.search(text)]
+@lru_cache(maxsize=64)
+def situations_of(text: str) -> tuple[str, ...]:
+    """Every situation the words describe, as trial aliases. One message is asked this several
+    times (which trial, the other trial, a correction, two groups compared), and the patterns
+    cost up to a quarter of a second on a 2,000-character message built to be slow: once."""
+    return tuple(phrase for phrase, words in SITUATIONS.items() if words.search(text))
 
 
 def situation_of(text: str) -> str | None:
