@@ -9,6 +9,7 @@ installs the project's pieces into Rasa's modules before handing over to Rasa's 
   fail-safe (`connectors.processor`): payloads only as offered, a patient answered when the
   action server fails, sessions of bounded length;
 - the action server's answers checked by a validator built once (`connectors.action_responses`);
+- the model's graph run in plain Python rather than scheduled by dask (`connectors.graph_runner`);
 - the Sanic app hardened (`harden`): listening on loopback unless told otherwise
   (`--interface`, else `RASA_INTERFACE`), requests of at most `MAX_REQUEST_BYTES` read within
   `REQUEST_SECONDS`, the client's address taken from `TRUSTED_PROXIES` proxies in front,
@@ -28,12 +29,14 @@ from typing import Any, Callable, Mapping
 
 import rasa.core.actions.action
 import rasa.core.agent
+import rasa.core.processor
 import rasa.core.run
 from sanic import Sanic, response
 from sanic.request import Request
 
 from connectors import action_responses
 from connectors.conversations import keep_tidy, store_health
+from connectors.graph_runner import SequentialGraphRunner
 from connectors.processor import ACTION_SERVER, SafeMessageProcessor, fail_safe
 
 logger = logging.getLogger(__name__)
@@ -98,6 +101,7 @@ def install() -> None:
         return
     action_responses.install()
     rasa.core.agent.MessageProcessor = SafeMessageProcessor  # type: ignore[misc]
+    rasa.core.processor.DaskGraphRunner = SequentialGraphRunner  # type: ignore[misc]
     actions = rasa.core.actions.action
     actions.action_for_name_or_text = fail_safe(actions.action_for_name_or_text)  # type: ignore[assignment]
     configure_app = _configure_app_hardened(rasa.core.run.configure_app)
