@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
+from dataclasses import dataclass, field
 from difflib import SequenceMatcher
+from functools import lru_cache
 from typing import Mapping, TypeVar
 
 T = TypeVar("T")
@@ -27,48 +30,101 @@ def find_mention(text: str, names: Mapping[str, T]) -> T | None:
     a near spelling keeps the name's short words exactly as they are.
     """
     wanted = normalise(text)
-    vocabulary = _vocabulary(names)
+    vocabulary, known = _vocabulary(names)
     if not wanted or not vocabulary:
         return None
     if wanted in vocabulary:
         return vocabulary[wanted]
     padded = f" {wanted} "
-    for name in sorted(vocabulary, key=len, reverse=True):
+    for name in known.longest_first:
         if f" {name} " in padded:
             return vocabulary[name]
+    closest = _closest_spelling(wanted.split()[:FUZZY_SCAN_WORDS], known)
+    return vocabulary[closest] if closest is not None else None
 
-    words = wanted.split()[:FUZZY_SCAN_WORDS]
-    # One matcher per name, prepared once; difflib's cheap upper bounds rule most pairs out before
-    # the full comparison. Only a pair that could beat both the cutoff and the best so far is
-    # compared in full, so the result is exactly what comparing every pair would give.
-    matchers = [
-        (SequenceMatcher(None, b=name, autojunk=False), _short_words(name), thing)
-        for name, thing in vocabulary.items()
-        if len(name) >= SHORTEST_FUZZY_NAME
-    ]
+
+@dataclass(frozen=True)
+class _Spelling:
+    """A name as its near spellings are judged: its letters counted, its short words kept."""
+
+    name: str
+    letters: Counter[str]
+    short_words: frozenset[str]
+
+
+@dataclass(frozen=True)
+class _Names:
+    """What matching needs of a set of names, worked out once per set (they come from the store
+    and change only when it is rebuilt)."""
+
+    normalised: tuple[str, ...]  # each given name, normalised, in the order given
+    longest_first: tuple[str, ...]  # the distinct normalised names, longest first
+    spellable: tuple[_Spelling, ...]  # the names long enough to be found by near spelling
+    _in_reach: dict[int, tuple[_Spelling, ...]] = field(default_factory=dict, compare=False)
+
+    def in_reach(self, length: int) -> tuple[_Spelling, ...]:
+        """The spellable names, in order, that a phrase this long could be close enough to: by
+        length alone (difflib's first bound), ratio = 2 * shorter / (both) at best."""
+        if length not in self._in_reach:
+            self._in_reach[length] = tuple(
+                spelling
+                for spelling in self.spellable
+                if 2.0 * min(length, len(spelling.name)) / (length + len(spelling.name)) >= FUZZY_CUTOFF
+            )
+        return self._in_reach[length]
+
+
+def _closest_spelling(words: list[str], known: _Names) -> str | None:
+    """The name closest in spelling to a run of up to `LONGEST_PHRASE` words, if close enough.
+
+    Exactly what comparing every pair with difflib's ratio would give, first best kept. Two
+    cheap upper bounds of that ratio (difflib's own: from the lengths, then from the letters in
+    common) rule most pairs out; only a pair that could beat both the cutoff and the best so far
+    is compared in full.
+    """
     best_score, best = 0.0, None
     for size in range(1, LONGEST_PHRASE + 1):
         for start in range(len(words) - size + 1):
             phrase_words = words[start : start + size]
             phrase = " ".join(phrase_words)
-            for matcher, short_words, thing in matchers:
-                if not short_words.issubset(phrase_words):
+            letters: Counter[str] | None = None
+            for spelling in known.in_reach(len(phrase)):
+                total = len(phrase) + len(spelling.name)
+                if not _could_beat(2.0 * min(len(phrase), len(spelling.name)) / total, best_score):
                     continue
-                matcher.set_seq1(phrase)
-                if not _could_beat(matcher.real_quick_ratio(), best_score) or not _could_beat(
-                    matcher.quick_ratio(), best_score
-                ):
+                if not spelling.short_words.issubset(phrase_words):
                     continue
-                score = matcher.ratio()
+                letters = letters or Counter(phrase)
+                shared = sum(min(count, letters[letter]) for letter, count in spelling.letters.items())
+                if not _could_beat(2.0 * shared / total, best_score):
+                    continue
+                score = SequenceMatcher(None, phrase, spelling.name, autojunk=False).ratio()
                 if score > best_score:
-                    best_score, best = score, thing
+                    best_score, best = score, spelling.name
     return best if best_score >= FUZZY_CUTOFF else None
 
 
-def _vocabulary(names: Mapping[str, T]) -> dict[str, T]:
-    """Each name normalised, with the thing it names; names that normalise to nothing dropped."""
-    normalised = ((normalise(name), thing) for name, thing in names.items())
-    return {name: thing for name, thing in normalised if name}
+def _vocabulary(names: Mapping[str, T]) -> tuple[dict[str, T], _Names]:
+    """Each name normalised, with the thing it names (names that normalise to nothing dropped),
+    and what matching needs of those names."""
+    known = _prepared(tuple(names))
+    vocabulary = {name: thing for name, thing in zip(known.normalised, names.values(), strict=True) if name}
+    return vocabulary, known
+
+
+@lru_cache(maxsize=64)
+def _prepared(names: tuple[str, ...]) -> _Names:
+    normalised = tuple(normalise(name) for name in names)
+    distinct = tuple(dict.fromkeys(name for name in normalised if name))
+    return _Names(
+        normalised=normalised,
+        longest_first=tuple(sorted(distinct, key=len, reverse=True)),
+        spellable=tuple(
+            _Spelling(name, Counter(name), _short_words(name))
+            for name in distinct
+            if len(name) >= SHORTEST_FUZZY_NAME
+        ),
+    )
 
 
 def _short_words(name: str) -> frozenset[str]:
@@ -88,10 +144,10 @@ def find_all_mentions(text: str, names: Mapping[str, T]) -> list[T]:
     longer one ("treated before" inside "not been treated before") is not found as well.
     """
     wanted = f" {normalise(text)} "
-    vocabulary = _vocabulary(names)
+    vocabulary, known = _vocabulary(names)
     taken = [False] * len(wanted)
     found: list[tuple[int, T]] = []
-    for name in sorted(vocabulary, key=len, reverse=True):
+    for name in known.longest_first:
         needle = f" {name} "
         start = wanted.find(needle)
         while start != -1:
