@@ -47,6 +47,7 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, Event, SessionSt
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
+from connectors.action_calls import ThisTurnOnly
 from connectors.conversations import conversation_store
 from connectors.responses import CANNOT_LOOK_UP, OPENING_NOTICE, ServerResponses
 
@@ -156,7 +157,7 @@ class SessionStartCarryingSlots(ActionSessionStart):
         ]
 
 
-class FailSafeRemoteAction(RemoteAction):
+class FailSafeRemoteAction(ThisTurnOnly):
     """A custom action that never leaves the patient in silence when the action server fails."""
 
     state = ACTION_SERVER

@@ -8,7 +8,9 @@ installs the project's pieces into Rasa's modules before handing over to Rasa's 
 - `SafeMessageProcessor` in place of Rasa's message processor, and every custom action made
   fail-safe (`connectors.processor`): payloads only as offered, a patient answered when the
   action server fails, sessions of bounded length;
-- the action server's answers checked by a validator built once (`connectors.action_responses`);
+- the action server sent only what the actions read: this turn, the slots, no domain
+  (`connectors.action_calls`), and its answers checked by a validator built once
+  (`connectors.action_responses`);
 - the model's graph run in plain Python rather than scheduled by dask (`connectors.graph_runner`);
 - the Sanic app hardened (`harden`): listening on loopback unless told otherwise
   (`--interface`, else `RASA_INTERFACE`), requests of at most `MAX_REQUEST_BYTES` read within
