@@ -12,6 +12,7 @@ installs the project's pieces into Rasa's modules before handing over to Rasa's 
   (`connectors.action_calls`), and its answers checked by a validator built once
   (`connectors.action_responses`);
 - the model's graph run in plain Python rather than scheduled by dask (`connectors.graph_runner`);
+- no TensorFlow, which this model does not use, imported (`connectors.without_tensorflow`);
 - the Sanic app hardened (`harden`): listening on loopback unless told otherwise
   (`--interface`, else `RASA_INTERFACE`), requests of at most `MAX_REQUEST_BYTES` read within
   `REQUEST_SECONDS`, the client's address taken from `TRUSTED_PROXIES` proxies in front,
@@ -29,17 +30,21 @@ import os
 import sys
 from typing import Any, Callable, Mapping
 
-import rasa.core.actions.action
-import rasa.core.agent
-import rasa.core.processor
-import rasa.core.run
-from sanic import Sanic, response
-from sanic.request import Request
+from connectors import without_tensorflow
 
-from connectors import action_responses
-from connectors.conversations import keep_tidy, store_health
-from connectors.graph_runner import SequentialGraphRunner
-from connectors.processor import ACTION_SERVER, SafeMessageProcessor, fail_safe
+without_tensorflow.defer_training_helpers()  # before Rasa is imported: see the module
+
+import rasa.core.actions.action  # noqa: E402
+import rasa.core.agent  # noqa: E402
+import rasa.core.processor  # noqa: E402
+import rasa.core.run  # noqa: E402
+from sanic import Sanic, response  # noqa: E402
+from sanic.request import Request  # noqa: E402
+
+from connectors import action_responses  # noqa: E402
+from connectors.conversations import keep_tidy, store_health  # noqa: E402
+from connectors.graph_runner import SequentialGraphRunner  # noqa: E402
+from connectors.processor import ACTION_SERVER, SafeMessageProcessor, fail_safe  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +107,7 @@ def install() -> None:
     if getattr(rasa.core.run.configure_app, "hardened", False):
         return
     action_responses.install()
+    without_tensorflow.predict_only()
     rasa.core.agent.MessageProcessor = SafeMessageProcessor  # type: ignore[misc]
     rasa.core.processor.DaskGraphRunner = SequentialGraphRunner  # type: ignore[misc]
     actions = rasa.core.actions.action
