@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import uuid
 from collections import Counter
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Sequence
 
@@ -20,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from actions.database import DB_URL_VARIABLE, PROJECT_ROOT, database_url, engine_for, sqlite_path
 from actions.knowledge_files import Knowledge, KnowledgeError, read_knowledge
-from actions.models import Base
+from actions.models import Base, KnowledgeVersion
 from actions.schema import upgrade_schema
 
 DEFAULT_KNOWLEDGE_DIR = PROJECT_ROOT / "knowledge"
@@ -64,6 +66,7 @@ def _replace_contents(engine: Engine, knowledge: Knowledge) -> Counter:
             for table in reversed(Base.metadata.sorted_tables):
                 session.execute(delete(table))
             session.add_all(knowledge.rows())
+            session.add(KnowledgeVersion(version=uuid.uuid4().hex, loaded_at=datetime.now(timezone.utc)))
             session.flush()
             return Counter(
                 {

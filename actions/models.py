@@ -7,12 +7,14 @@ where its figures come from.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import List
 
 from sqlalchemy import (
     JSON,
     Boolean,
     Column,
+    DateTime,
     Float,
     ForeignKey,
     Integer,
@@ -354,3 +356,14 @@ class OtherTrial(Base):
     id: Mapped[int] = Column(Integer, primary_key=True)
     name: Mapped[str] = Column(String(200), unique=True, nullable=False)
     aliases: Mapped[List[str]] = Column(JSON, nullable=False, default=list)
+
+
+class KnowledgeVersion(Base):
+    """Which load of the knowledge files the store holds: a new value on every load, so the action
+    server keeps what it has read from one answer to the next until the contents change."""
+
+    __tablename__ = "knowledge_version"
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    version: Mapped[str] = Column(String(32), nullable=False)
+    loaded_at: Mapped[datetime] = Column(DateTime(timezone=True), nullable=False)

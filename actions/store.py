@@ -1,15 +1,24 @@
 """Questions the assistant asks of the knowledge store.
 
-Each method is one query in SQLAlchemy 2.0 style. A `KnowledgeStore` lives for one answer:
-open it with `KnowledgeStore.open()`, which also turns a missing or unreachable database
-into `StoreUnavailable`. Within that answer the same question is asked of the database once:
-composing an answer, its picture and its offers asks many of them again (the trials, the names
-in the message), and the store does not change while one answer is composed.
+Each method is one query in SQLAlchemy 2.0 style. `KnowledgeStore.open()` gives a store for
+one piece of work, reading everything afresh; it turns a missing or unreachable database into
+`StoreUnavailable`. Within that work the same question is asked of the database once: composing
+an answer, its picture and its offers asks many of them again (the trials, the names in the
+message).
+
+The action server answers through `read_store`, which keeps what each of its threads has read
+from one answer to the next, for as long as the store holds the same load of the knowledge files
+(`KnowledgeVersion`, a new value on every load). Each answer then asks the database one question,
+which version it holds, where it asked fourteen on average and a row's sources one row at a time.
+The next answer after a load reads everything afresh. Questions that carry a patient's words
+(which treatment does this message name?) are kept for that answer only.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import threading
 from contextlib import contextmanager
 from typing import Any, Callable, Hashable, Iterable, Iterator, TypeVar
 
@@ -19,7 +28,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import ColumnElement
 
-from actions.database import StoreUnavailable, reading_engine
+from actions.database import StoreUnavailable, database_url, reading_engine
 from actions.matching import find_all_mentions, find_mention
 from actions.models import (
     Arm,
@@ -29,6 +38,7 @@ from actions.models import (
     FollowUpResult,
     GlossaryTerm,
     Guidance,
+    KnowledgeVersion,
     OtherTrial,
     Result,
     SafetyFinding,
@@ -38,17 +48,26 @@ from actions.models import (
 )
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 
 class KnowledgeStore:
     """Read-only access to trials, results, guidance and glossary within one session."""
 
-    def __init__(self, session: Session):
+    def __init__(self, session: Session, kept: dict[Hashable, Any] | None = None):
         self.session = session
-        self._answered: dict[Hashable, Any] = {}
+        self._kept: dict[Hashable, Any] = {} if kept is None else kept  # may outlive this store
+        self._answered: dict[Hashable, Any] = {}  # this store's only: questions with a patient's words
 
     def _once(self, question: Hashable, ask: Callable[[], T]) -> T:
-        """`ask()`'s answer, asked of the database the first time `question` is asked only."""
+        """`ask()`'s answer, asked of the database the first time `question` is asked only.
+        Never for a question that carries a patient's words: see `_once_in_this_answer`."""
+        if question not in self._kept:
+            self._kept[question] = ask()
+        return self._kept[question]
+
+    def _once_in_this_answer(self, question: Hashable, ask: Callable[[], T]) -> T:
+        """`_once` for a question that carries a patient's words: not kept past this store."""
         if question not in self._answered:
             self._answered[question] = ask()
         return self._answered[question]
@@ -83,7 +102,7 @@ class KnowledgeStore:
         def find() -> list[Trial]:
             return find_all_mentions(words, by_name(self.trials()))
 
-        return list(self._once(("find_trials", words), find))
+        return list(self._once_in_this_answer(("find_trials", words), find))
 
     def endpoints_on(self, trial: Trial, topic: str) -> list[Endpoint]:
         return self._endpoints(("on", trial.id, topic), trial, Endpoint.topic == topic)
@@ -136,34 +155,40 @@ class KnowledgeStore:
         """The treatment that `words` names or mentions, by name, alias or near spelling."""
 
         def find() -> Treatment | None:
-            return find_mention(words, by_name(self.session.execute(select(Treatment)).scalars()))
+            return find_mention(words, by_name(self.treatments()))
 
-        return self._once(("find_treatment", words), find)
+        return self._once_in_this_answer(("find_treatment", words), find)
 
     def find_treatments(self, words: str) -> list[Treatment]:
         """Every treatment `words` names exactly, in the order written."""
 
         def find() -> list[Treatment]:
-            return find_all_mentions(words, by_name(self.session.execute(select(Treatment)).scalars()))
+            return find_all_mentions(words, by_name(self.treatments()))
 
-        return list(self._once(("find_treatments", words), find))
+        return list(self._once_in_this_answer(("find_treatments", words), find))
+
+    def treatments(self) -> list[Treatment]:
+        return list(self._once("treatments", lambda: list(self.session.execute(select(Treatment)).scalars())))
 
     def find_other_trial(self, words: str) -> OtherTrial | None:
         """A trial with no results here that `words` name (by alias only: see other_trials.yml)."""
 
         def find() -> OtherTrial | None:
-            others = self.session.execute(select(OtherTrial)).scalars()
+            others = self._once(
+                "other_trials", lambda: list(self.session.execute(select(OtherTrial)).scalars())
+            )
             return find_mention(words, {alias: trial for trial in others for alias in trial.aliases})
 
-        return self._once(("find_other_trial", words), find)
+        return self._once_in_this_answer(("find_other_trial", words), find)
 
     def find_glossary_term(self, words: str) -> GlossaryTerm | None:
-        terms = self.session.execute(select(GlossaryTerm)).scalars()
+        terms = self._once("glossary", lambda: list(self.session.execute(select(GlossaryTerm)).scalars()))
         names = {name: term for term in terms for name in (term.term, *term.aliases)}
         return find_mention(words, names)
 
     def glossary_words(self) -> list[str]:
-        return list(self.session.execute(select(GlossaryTerm.term).order_by(GlossaryTerm.term)).scalars())
+        query = select(GlossaryTerm.term).order_by(GlossaryTerm.term)
+        return list(self._once("glossary_words", lambda: list(self.session.execute(query).scalars())))
 
     def arms_for(self, trial: Trial, treatment: Treatment) -> list[Arm]:
         query = (
@@ -176,15 +201,20 @@ class KnowledgeStore:
 
     def sources_of_figures(self) -> list[Source]:
         """The sources that trial results, comparisons and safety guidance come from."""
-        cited: dict[str, Source] = {}
-        for model in (Result, Comparison, FollowUpResult, Guidance):
-            # One query per kind of row, not one per row for its sources.
-            query = select(Source).join_from(model, model.sources).distinct()
-            cited.update((source.key, source) for source in self.session.execute(query).scalars())
-        return sorted(cited.values(), key=lambda source: source.published)
+
+        def ask() -> list[Source]:
+            cited: dict[str, Source] = {}
+            for model in (Result, Comparison, FollowUpResult, Guidance):
+                # One query per kind of row, not one per row for its sources.
+                query = select(Source).join_from(model, model.sources).distinct()
+                cited.update((source.key, source) for source in self.session.execute(query).scalars())
+            return sorted(cited.values(), key=lambda source: source.published)
+
+        return list(self._once("sources_of_figures", ask))
 
     def sources(self) -> list[Source]:
-        return list(self.session.execute(select(Source).order_by(Source.key)).scalars())
+        query = select(Source).order_by(Source.key)
+        return list(self._once("sources", lambda: list(self.session.execute(query).scalars())))
 
 
 Named = TypeVar("Named", Trial, Treatment)
@@ -195,11 +225,59 @@ def by_name(things: Iterable[Named]) -> dict[str, Named]:
     return {name: thing for thing in things for name in (thing.name, thing.key, *thing.aliases)}
 
 
+class _Kept:
+    """One thread's session on one store, and what it has read of the version it holds."""
+
+    def __init__(self, session: Session):
+        self.session = session
+        self.version: str | None = None
+        self.read: dict[Hashable, Any] = {}
+
+
+_threads = threading.local()
+
+
+@contextmanager
+def kept_store(url: str | None = None) -> Iterator[KnowledgeStore]:
+    """A store that keeps what this thread has read, while the store holds the same version.
+
+    Each use asks which version the store holds. A store built before versions were recorded
+    keeps nothing. Rows are never changed through it: an answer that changed one is a bug, and
+    drops all that was kept rather than write it. Any failure drops it too.
+    """
+    url = url or database_url()
+    engine = reading_engine(url)  # a missing embedded store fails here, every time
+    kept_here: dict[str, _Kept] = _threads.__dict__.setdefault("kept", {})
+    kept = kept_here.get(url)
+    if kept is None:
+        kept = kept_here[url] = _Kept(Session(engine, future=True, autoflush=False, expire_on_commit=False))
+    session = kept.session
+    try:
+        try:
+            version = session.execute(select(KnowledgeVersion.version)).scalars().first()
+        except SQLAlchemyError:
+            session.rollback()  # no version table: a store loaded before there was one
+            version = None
+        if version is None or version != kept.version:
+            session.expunge_all()
+            kept.version, kept.read = version, {}
+        yield KnowledgeStore(session, kept.read if version is not None else None)
+        if session.new or session.dirty or session.deleted:
+            raise RuntimeError("An answer changed rows of the knowledge store")
+        session.commit()  # ends the transaction; what was read stays (expire_on_commit=False)
+    except BaseException as error:
+        del kept_here[url]
+        session.close()
+        if isinstance(error, SQLAlchemyError):
+            raise StoreUnavailable(f"The knowledge store could not be read: {error}") from error
+        raise
+
+
 async def read_store(work: Callable[[KnowledgeStore], T]) -> T:
     """Run `work` on the store off the event loop, so a slow database does not stall others."""
 
     def run() -> T:
-        with KnowledgeStore.open() as store:
+        with kept_store() as store:
             return work(store)
 
     return await asyncio.to_thread(run)

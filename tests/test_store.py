@@ -6,9 +6,10 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, select, text
 
-from actions.database import StoreUnavailable
+from actions.database import StoreUnavailable, engine_for
+from actions.loader import load_knowledge
 from actions.models import (
     Arm,
     Comparison,
@@ -20,7 +21,7 @@ from actions.models import (
     Treatment,
     Trial,
 )
-from actions.store import KnowledgeStore
+from actions.store import KnowledgeStore, kept_store
 
 
 def test_the_default_trial_is_the_one_marked_default(store: KnowledgeStore) -> None:
@@ -162,7 +163,9 @@ def test_one_answer_asks_the_database_each_question_once(store: KnowledgeStore) 
     assert statements_while(store, store.trials) == 0
     assert statements_while(store, lambda: store.trial(trial.key)) == 0
     assert statements_while(store, lambda: store.find_treatment("how many relapsed on lemtrada?")) == 0
-    assert statements_while(store, lambda: store.find_treatment("and on rebif?")) > 0
+    found: list = []
+    assert statements_while(store, lambda: found.append(store.find_treatment("and on rebif?"))) == 0
+    assert found[0].name == "interferon beta-1a"  # new words, the treatments already read
 
 
 def test_the_next_answer_reads_the_store_afresh(knowledge_url: str) -> None:
@@ -187,3 +190,90 @@ def test_the_sources_of_the_figures_take_one_query_per_kind_of_row(store: Knowle
     assert statements_while(store, lambda: found.extend(store.sources_of_figures())) <= 4
     assert {source.key for source in found} == cited
     assert [source.published for source in found] == sorted(source.published for source in found)
+
+
+# The action server's store: what a thread has read is kept while the store holds the same load.
+
+
+def statements_sent(url: str, ask: Callable[[], object]) -> int:
+    """How many SQL statements are sent to the store at `url` while `ask()` runs."""
+    sent: list[str] = []
+    engine = engine_for(url)
+
+    def count(*_args: object) -> None:
+        sent.append("")
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        ask()
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return len(sent)
+
+
+def relapse_meaning(url: str, words: str = "what is a relapse") -> str:
+    with kept_store(url) as store:
+        term = store.find_glossary_term(words)
+        assert term is not None
+        return term.meaning
+
+
+@pytest.fixture
+def own_store(knowledge_copy: Path, tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'knowledge.db'}"
+    load_knowledge(knowledge_copy, url)
+    return url
+
+
+def test_a_later_answer_asks_only_which_load_the_store_holds(own_store: str) -> None:
+    first = statements_sent(own_store, lambda: relapse_meaning(own_store))
+    assert first > 1
+    assert statements_sent(own_store, lambda: relapse_meaning(own_store)) == 1
+
+
+def test_the_answer_after_a_new_load_reads_the_new_contents(knowledge_copy: Path, own_store: str) -> None:
+    assert relapse_meaning(own_store).startswith("A relapse is also called")
+    glossary = knowledge_copy / "glossary.yml"
+    glossary.write_text(glossary.read_text().replace("A relapse is also called", "A relapse, also called", 1))
+    load_knowledge(knowledge_copy, own_store)
+    assert relapse_meaning(own_store).startswith("A relapse, also called")
+    assert statements_sent(own_store, lambda: relapse_meaning(own_store)) == 1
+
+
+def test_a_patient_s_words_are_not_kept_past_the_answer(own_store: str) -> None:
+    words = "my neighbour jo says lemtrada is on the nhs"
+    with kept_store(own_store) as store:
+        assert store.find_treatment(words).name == "alemtuzumab"
+        assert store.find_other_trial(words) is None
+    with kept_store(own_store) as store:
+        kept = repr(store._kept)
+        assert "neighbour" not in kept and store._answered == {}
+
+
+def test_a_failed_answer_keeps_nothing(own_store: str) -> None:
+    relapse_meaning(own_store)
+    with pytest.raises(ZeroDivisionError):
+        with kept_store(own_store) as store:
+            store.trials()
+            raise ZeroDivisionError("the answer failed")
+    assert statements_sent(own_store, lambda: relapse_meaning(own_store)) > 1
+
+
+def test_an_answer_that_changed_a_row_writes_nothing_and_keeps_nothing(own_store: str) -> None:
+    with pytest.raises(RuntimeError, match="changed rows"):
+        with kept_store(own_store) as store:
+            store.find_glossary_term("relapse").meaning = "changed"
+    assert relapse_meaning(own_store).startswith("A relapse is also called")
+
+
+def test_a_store_loaded_before_versions_were_recorded_is_read_afresh_each_time(own_store: str) -> None:
+    with engine_for(own_store).begin() as connection:
+        connection.execute(text("DROP TABLE knowledge_version"))
+    assert relapse_meaning(own_store).startswith("A relapse is also called")
+    assert statements_sent(own_store, lambda: relapse_meaning(own_store)) > 1
+
+
+def test_a_missing_embedded_store_is_still_reported_by_the_kept_store(tmp_path: Path) -> None:
+    with pytest.raises(StoreUnavailable, match="has not been built"):
+        with kept_store(f"sqlite:///{tmp_path / 'missing.db'}"):
+            pass
