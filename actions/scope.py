@@ -97,7 +97,8 @@ SITUATIONS = {
     "new to treatment": re.compile(
         "|".join(
             (
-                r"\b(just|newly|recently|only\s+just)\s+diagnosed\b|\bnew\s+(with|to)\s+ms\b",
+                r"\b(just|newly|recently|only(\s+just)?)\s+((got|been|was|were|being)\s+)?diagnosed\b",
+                r"\bnew\s+(with|to)\s+ms\b|\bnew\s+to\s+(ms\s+)?" + MEDICINES + r"|\bnew\s+patients?\b",
                 r"\bdiagnos(ed|is)\b[^.?!,;]*?\b(ago|last|recently)\b",
                 r"\b(no|not\s+on\s+any|not\s+taking\s+any)\s+(ms\s+)?" + MEDICINES + r"\s+(yet|so\s+far)\b",
                 r"\b(never|not|hasn't|haven't|hadn't|has\s+not|have\s+not)\s+(yet\s+|ever\s+)?"

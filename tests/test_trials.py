@@ -191,6 +191,12 @@ def test_the_word_i_in_a_correction_is_not_care_ms_i(use_store, text: str) -> No
             "relapse rate in the first-line trial? oh no, I got it wrong, I need the one for people already treated",
             "care-ms-ii",
         ),
+        ("relapse rate in the trial for new patients?", "care-ms-i"),
+        ("what was the relapse rate in the new patient study", "care-ms-i"),
+        ("relapse rate for people who were new to meds", "care-ms-i"),
+        ("she only got diagnosed in may. relapse rate for people like her?", "care-ms-i"),
+        ("relapse rate in the already treated trial", "care-ms-ii"),
+        ("the previously-treated study, relapse rate?", "care-ms-ii"),
     ],
 )
 def test_a_group_described_by_its_treatment_so_far_decides_the_trial(use_store, text: str, key: str) -> None:
