@@ -86,7 +86,7 @@ LATER_YEARS = "(" + "|".join([*map(str, range(3, 10)), "three", "four", "five", 
 # "Does it last?", "five years later?", "relapses in later years": the years after the trial.
 LATER = re.compile(
     r"\blong[\s-]?term\b|\blonger\s+term\b|\bin\s+the\s+long\s+run\b|\byears\s+later\b"
-    r"|\bafter\s+(the\s+)?(2|two)[\s-]+years?\b|\bafter\s+(the|that|this)\s+(trials?|stud(y|ies))\b"
+    r"|\bafter\s+the\s+(2|two)[\s-]+years?\b|\bafter\s+(the|that|this)\s+(trials?|stud(y|ies))\b"
     rf"|\b(at|over|by|through|after|to|within)\s+(the\s+)?{LATER_YEARS}[\s-]+years?\b"
     rf"|\b{LATER_YEARS}[\s-]+years?\s+(later|on|after)\b|\b{LATER_YEARS}[\s-]+year\s+(results?|figures?|follow)"
     rf"|\blater\s+years\b|\byears?\s+{LATER_YEARS}\b|\b(keeps?|kept)\s+working\b"
@@ -94,9 +94,10 @@ LATER = re.compile(
     r"|\bwears?\s+off\b|\bextension\s+stud(y|ies)\b|\bfollow[\s-]?up\s+stud(y|ies)\b",
     re.IGNORECASE,
 )
-# "At 2 years", "during the trial", "the 2-year results": the trial's own results.
+# "At 2 years", "after two years", "during the trial", "the 2-year results": the trial's own
+# results (the trials lasted 2 years; "after THE 2 years" is the years after, above).
 IN_THE_TRIAL = re.compile(
-    r"\b(at|in|over|during|within)\s+(the\s+)?(first\s+)?(2|two)[\s-]+years?\b"
+    r"\b(at|in|over|during|within)\s+(the\s+)?(first\s+)?(2|two)[\s-]+years?\b|\bafter\s+(2|two)[\s-]+years?\b"
     r"|\b(2|two)[\s-]+year\s+(trial|study|results?|figures?|ones?)\b|\bduring\s+the\s+(trial|study)\b",
     re.IGNORECASE,
 )

@@ -240,3 +240,11 @@ def test_every_answer_about_the_years_after_carries_the_safety_caveat(use_store,
     assert len(caveats) == 1
     for risk in ("reaction to the drip", "infection", "autoimmune", "blood and urine tests every month"):
         assert risk in caveats[0]
+
+
+@pytest.mark.parametrize("text", ["how many were relapse free after two years?", "relapses after 2 years?"])
+def test_after_two_years_without_the_is_the_end_of_the_trial(use_store, text: str) -> None:
+    """The trials lasted 2 years: "after two years" is when they ended, "after the 2 years" is later."""
+    sent = ask("ask_relapse", text, [{"entity": "outcome", "value": "relapse"}])[0]
+    assert sent[0].startswith("In the CARE-MS II trial, here is how many people"), sent[0]
+    assert not any(NO_COMPARISON_GROUP in t for t in sent)
