@@ -192,6 +192,11 @@ def test_deleting_the_conversation_removes_it_from_the_server_and_starts_afresh(
     )
     expect(bot_messages(page).filter(has_text="35%")).to_have_count(0)
     assert stored_token(page).split(".")[0] != conversation
+    # The notice stays after the new conversation's opening, until the patient asks again.
+    expect(page.locator("#status")).to_have_text(re.compile("deleted from the server"))
+    ask(page, QUESTION)
+    expect(bot_messages(page).filter(has_text="35%")).to_have_count(1, timeout=ANSWER_SECONDS)
+    expect(page.locator("#status")).to_have_text("")
     # Nothing of it is left on the server: a follow-up to it starts a new conversation.
     assert live_bot.say(conversation, "and on interferon?")[0]["text"].startswith("Hello. I'm an automated")
 

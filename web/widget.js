@@ -44,8 +44,19 @@
 
   var conversation = loadConversation();
 
-  function setStatus(text) {
+  // A notice the patient must read (the conversation was deleted, or started anew) stays until
+  // they send something; the assistant's next messages do not wipe it.
+  var statusLasts = false;
+
+  function setStatus(text, lasting) {
     statusLine.textContent = text;
+    statusLasts = Boolean(lasting);
+  }
+
+  function clearPassingStatus() {
+    if (!statusLasts) {
+      setStatus("");
+    }
   }
 
   function speakerLabel(from) {
@@ -330,7 +341,11 @@
   }
 
   socket.on("connect", function () {
-    setStatus(waiting.length ? "The assistant is answering..." : "");
+    if (waiting.length) {
+      setStatus("The assistant is answering...");
+    } else {
+      clearPassingStatus();
+    }
     socket.emit("session_request", { session_id: conversation.sessionId });
   });
 
@@ -341,7 +356,7 @@
       if (conversation.messages.length) {
         conversation.messages = [];
         renderConversation();
-        setStatus("The assistant started a new conversation.");
+        setStatus("The assistant started a new conversation.", true);
       }
       conversation.sessionId = sessionId;
       saveConversation();
@@ -354,12 +369,12 @@
   // conversation"): forget it here too, and start a new one.
   socket.on("conversation_deleted", function () {
     forgetConversation();
-    setStatus("This conversation was deleted from the server. A new one has started.");
+    setStatus("This conversation was deleted from the server. A new one has started.", true);
     socket.emit("session_request", { session_id: null });
   });
 
   socket.on("bot_uttered", function (message) {
-    setStatus("");
+    clearPassingStatus();
     if (message && isPicture(message.picture)) {
       remember({ from: "bot", picture: message.picture });
       return;
