@@ -17,7 +17,6 @@ The next answer after a load reads everything afresh. Questions that carry a pat
 from __future__ import annotations
 
 import asyncio
-import logging
 import threading
 from contextlib import contextmanager
 from typing import Any, Callable, Hashable, Iterable, Iterator, TypeVar
@@ -48,7 +47,6 @@ from actions.models import (
 )
 
 T = TypeVar("T")
-logger = logging.getLogger(__name__)
 
 
 class KnowledgeStore:

@@ -190,9 +190,11 @@ def test_a_store_from_before_the_follow_ups_is_migrated_in_place_and_loaded(
 def test_the_action_server_keeps_what_it_read_until_postgresql_is_loaded_again(
     postgres_knowledge_url: str,
 ) -> None:
+    from actions.database import engine_for
     from tests.test_store import relapse_meaning, statements_sent
 
+    engine = engine_for(postgres_knowledge_url)
     relapse_meaning(postgres_knowledge_url)
-    assert statements_sent(postgres_knowledge_url, lambda: relapse_meaning(postgres_knowledge_url)) == 1
+    assert statements_sent(engine, lambda: relapse_meaning(postgres_knowledge_url)) == 1
     load_knowledge(loader.DEFAULT_KNOWLEDGE_DIR, postgres_knowledge_url)
-    assert statements_sent(postgres_knowledge_url, lambda: relapse_meaning(postgres_knowledge_url)) > 1
+    assert statements_sent(engine, lambda: relapse_meaning(postgres_knowledge_url)) > 1

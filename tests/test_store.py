@@ -7,6 +7,7 @@ from typing import Callable
 
 import pytest
 from sqlalchemy import event, select, text
+from sqlalchemy.engine import Engine
 
 from actions.database import StoreUnavailable, engine_for
 from actions.loader import load_knowledge
@@ -138,10 +139,9 @@ def test_a_huge_message_is_searched_without_running_away(store: KnowledgeStore) 
     assert store.find_treatment(filler + "and on rebiff?") is None  # misspellings only near the start
 
 
-def statements_while(store: KnowledgeStore, ask: Callable[[], object]) -> int:
-    """How many SQL statements the store sends while `ask()` runs."""
+def statements_sent(engine: Engine, ask: Callable[[], object]) -> int:
+    """How many SQL statements are sent through `engine` while `ask()` runs."""
     sent: list[str] = []
-    engine = store.session.get_bind()
 
     def count(*_args: object) -> None:
         sent.append("")
@@ -152,6 +152,11 @@ def statements_while(store: KnowledgeStore, ask: Callable[[], object]) -> int:
     finally:
         event.remove(engine, "before_cursor_execute", count)
     return len(sent)
+
+
+def statements_while(store: KnowledgeStore, ask: Callable[[], object]) -> int:
+    """How many SQL statements the store sends while `ask()` runs."""
+    return statements_sent(store.session.get_bind(), ask)
 
 
 def test_one_answer_asks_the_database_each_question_once(store: KnowledgeStore) -> None:
@@ -195,22 +200,6 @@ def test_the_sources_of_the_figures_take_one_query_per_kind_of_row(store: Knowle
 # The action server's store: what a thread has read is kept while the store holds the same load.
 
 
-def statements_sent(url: str, ask: Callable[[], object]) -> int:
-    """How many SQL statements are sent to the store at `url` while `ask()` runs."""
-    sent: list[str] = []
-    engine = engine_for(url)
-
-    def count(*_args: object) -> None:
-        sent.append("")
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        ask()
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-    return len(sent)
-
-
 def relapse_meaning(url: str, words: str = "what is a relapse") -> str:
     with kept_store(url) as store:
         term = store.find_glossary_term(words)
@@ -226,9 +215,9 @@ def own_store(knowledge_copy: Path, tmp_path: Path) -> str:
 
 
 def test_a_later_answer_asks_only_which_load_the_store_holds(own_store: str) -> None:
-    first = statements_sent(own_store, lambda: relapse_meaning(own_store))
+    first = statements_sent(engine_for(own_store), lambda: relapse_meaning(own_store))
     assert first > 1
-    assert statements_sent(own_store, lambda: relapse_meaning(own_store)) == 1
+    assert statements_sent(engine_for(own_store), lambda: relapse_meaning(own_store)) == 1
 
 
 def test_the_answer_after_a_new_load_reads_the_new_contents(knowledge_copy: Path, own_store: str) -> None:
@@ -237,7 +226,7 @@ def test_the_answer_after_a_new_load_reads_the_new_contents(knowledge_copy: Path
     glossary.write_text(glossary.read_text().replace("A relapse is also called", "A relapse, also called", 1))
     load_knowledge(knowledge_copy, own_store)
     assert relapse_meaning(own_store).startswith("A relapse, also called")
-    assert statements_sent(own_store, lambda: relapse_meaning(own_store)) == 1
+    assert statements_sent(engine_for(own_store), lambda: relapse_meaning(own_store)) == 1
 
 
 def test_a_patient_s_words_are_not_kept_past_the_answer(own_store: str) -> None:
@@ -256,7 +245,7 @@ def test_a_failed_answer_keeps_nothing(own_store: str) -> None:
         with kept_store(own_store) as store:
             store.trials()
             raise ZeroDivisionError("the answer failed")
-    assert statements_sent(own_store, lambda: relapse_meaning(own_store)) > 1
+    assert statements_sent(engine_for(own_store), lambda: relapse_meaning(own_store)) > 1
 
 
 def test_an_answer_that_changed_a_row_writes_nothing_and_keeps_nothing(own_store: str) -> None:
@@ -270,7 +259,7 @@ def test_a_store_loaded_before_versions_were_recorded_is_read_afresh_each_time(o
     with engine_for(own_store).begin() as connection:
         connection.execute(text("DROP TABLE knowledge_version"))
     assert relapse_meaning(own_store).startswith("A relapse is also called")
-    assert statements_sent(own_store, lambda: relapse_meaning(own_store)) > 1
+    assert statements_sent(engine_for(own_store), lambda: relapse_meaning(own_store)) > 1
 
 
 def test_a_missing_embedded_store_is_still_reported_by_the_kept_store(tmp_path: Path) -> None:
