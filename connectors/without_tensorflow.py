@@ -28,8 +28,9 @@ import sys
 import types
 from typing import Any, Dict
 
+from rasa.shared.nlu.constants import SPLIT_ENTITIES_BY_COMMA
+
 TRAINING_HELPERS = "rasa.utils.train_utils"
-SPLIT_ENTITIES_BY_COMMA = "split_entities_by_comma"  # rasa.shared.nlu.constants
 
 
 def init_split_entities(
