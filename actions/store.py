@@ -253,8 +253,10 @@ def kept_store(url: str | None = None) -> Iterator[KnowledgeStore]:
     try:
         try:
             version = session.execute(select(KnowledgeVersion.version)).scalars().first()
-        except SQLAlchemyError:
-            session.rollback()  # no version table: a store loaded before there was one
+        except SQLAlchemyError as error:
+            if not _no_version_table(error):
+                raise  # the database failed: not tried again with this answer
+            session.rollback()
             version = None
         if version is None or version != kept.version:
             session.expunge_all()
@@ -269,6 +271,13 @@ def kept_store(url: str | None = None) -> Iterator[KnowledgeStore]:
         if isinstance(error, SQLAlchemyError):
             raise StoreUnavailable(f"The knowledge store could not be read: {error}") from error
         raise
+
+
+def _no_version_table(error: SQLAlchemyError) -> bool:
+    """Whether the store has no version table (it was loaded before there was one), as SQLite
+    ("no such table") and PostgreSQL ("relation ... does not exist") say it."""
+    said = str(getattr(error, "orig", error)).casefold()
+    return KnowledgeVersion.__tablename__ in said and ("no such table" in said or "does not exist" in said)
 
 
 async def read_store(work: Callable[[KnowledgeStore], T]) -> T:

@@ -198,3 +198,14 @@ def test_the_action_server_keeps_what_it_read_until_postgresql_is_loaded_again(
     assert statements_sent(engine, lambda: relapse_meaning(postgres_knowledge_url)) == 1
     load_knowledge(loader.DEFAULT_KNOWLEDGE_DIR, postgres_knowledge_url)
     assert statements_sent(engine, lambda: relapse_meaning(postgres_knowledge_url)) > 1
+
+
+def test_a_postgresql_store_loaded_before_versions_were_recorded_still_answers(empty_database: str) -> None:
+    from tests.test_store import relapse_meaning
+
+    load_knowledge(loader.DEFAULT_KNOWLEDGE_DIR, empty_database)
+    engine = create_engine(empty_database, future=True)
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE knowledge_version"))
+    engine.dispose()
+    assert relapse_meaning(empty_database).startswith("A relapse is also called")

@@ -266,3 +266,15 @@ def test_a_missing_embedded_store_is_still_reported_by_the_kept_store(tmp_path: 
     with pytest.raises(StoreUnavailable, match="has not been built"):
         with kept_store(f"sqlite:///{tmp_path / 'missing.db'}"):
             pass
+
+
+def test_an_unreachable_database_server_is_tried_once_per_answer_and_reported() -> None:
+    """A server that does not answer is not taken for a store without versions and tried again:
+    each try may wait the whole connection timeout while the patient waits."""
+    url = "postgresql://nobody@127.0.0.1:9/none?connect_timeout=2"
+    tries: list[str] = []
+    event.listen(engine_for(url), "do_connect", lambda *_args: tries.append(""))
+    with pytest.raises(StoreUnavailable):
+        with kept_store(url) as store:
+            store.trial()
+    assert len(tries) == 1
