@@ -8,9 +8,9 @@ installs the project's pieces into Rasa's modules before handing over to Rasa's 
 - `SafeMessageProcessor` in place of Rasa's message processor, and every custom action made
   fail-safe (`connectors.processor`): payloads only as offered, a patient answered when the
   action server fails, sessions of bounded length;
-- the action server sent only what the actions read: this turn, the slots, no domain
-  (`connectors.action_calls`), and its answers checked by a validator built once
-  (`connectors.action_responses`);
+- the action server sent only what the actions read: this turn, the slots, no domain, on
+  connections kept open between turns (`connectors.action_calls`), and its answers checked by
+  a validator built once (`connectors.action_responses`);
 - the model's graph run in plain Python rather than scheduled by dask (`connectors.graph_runner`);
 - no TensorFlow, which this model does not use, imported (`connectors.without_tensorflow`);
 - the Sanic app hardened (`harden`): listening on loopback unless told otherwise
@@ -42,6 +42,7 @@ from sanic import Sanic, response  # noqa: E402
 from sanic.request import Request  # noqa: E402
 
 from connectors import action_responses  # noqa: E402
+from connectors.action_calls import close_connections  # noqa: E402
 from connectors.conversations import keep_tidy, store_health  # noqa: E402
 from connectors.graph_runner import SequentialGraphRunner  # noqa: E402
 from connectors.processor import ACTION_SERVER, SafeMessageProcessor, fail_safe  # noqa: E402
@@ -90,6 +91,10 @@ def harden(app: Sanic, environment: Mapping[str, str] = os.environ) -> Sanic:
             # 200 either way: a degraded server still answers, emergencies first, and must stay in rotation.
             return response.json({"status": "degraded" if degraded else "ok", **parts})
         return None
+
+    @app.listener("before_server_stop")
+    async def close_action_connections(*_: Any) -> None:
+        await close_connections()
 
     app.add_task(keep_tidy)
     return app

@@ -4,8 +4,10 @@ and not the conversation's history or the domain."""
 from __future__ import annotations
 
 import ast
+import asyncio
 import json
 
+from aiohttp import web
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
@@ -13,8 +15,10 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 from rasa_sdk import Tracker
 
+from connectors.action_calls import close_connections
 from connectors.processor import FailSafeRemoteAction
 from tests.helpers import PROJECT_ROOT
+from tests.live_bot import free_port
 
 DOMAIN = Domain.load(str(PROJECT_ROOT / "domain.yml"))
 ENDPOINT = EndpointConfig("http://localhost:5055/webhook")
@@ -103,3 +107,44 @@ def test_the_actions_read_only_what_the_call_carries() -> None:
         f"The actions now read {sorted(read - READABLE)} of the tracker, which the action call "
         "does not carry in full (connectors/action_calls.py): send it, then widen READABLE."
     )
+
+
+async def _calls(port: int, calls: int, restart_before_last: bool = False) -> set[int]:
+    """The client ports a webhook saw over `calls` action calls (optionally restarting it)."""
+    seen: set[int] = set()
+
+    async def webhook(request: web.Request) -> web.Response:
+        seen.add(request.transport.get_extra_info("peername")[1])
+        return web.json_response({"events": [], "responses": []})
+
+    async def serve() -> web.AppRunner:
+        app = web.Application()
+        app.router.add_post("/webhook", webhook)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        return runner
+
+    endpoint = FailSafeRemoteAction(
+        "action_answer_question", EndpointConfig(f"http://127.0.0.1:{port}/webhook")
+    )
+    runner = await serve()
+    for call in range(calls):
+        if restart_before_last and call == calls - 1:
+            await runner.cleanup()
+            runner = await serve()
+        assert await endpoint.action_endpoint.request(json={"next_action": "x"}, method="post") == {
+            "events": [],
+            "responses": [],
+        }
+    await runner.cleanup()
+    await close_connections()
+    return seen
+
+
+def test_action_calls_share_one_connection_between_turns() -> None:
+    assert len(asyncio.run(_calls(free_port(), calls=5))) == 1
+
+
+def test_a_restarted_action_server_is_still_reached() -> None:
+    assert len(asyncio.run(_calls(free_port(), calls=3, restart_before_last=True))) == 2
