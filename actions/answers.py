@@ -14,7 +14,7 @@ from typing import Callable, Iterable, Sequence
 
 from actions import phrasing
 from actions.asked import RESULTS
-from actions.models import Arm, Endpoint, OtherTrial, Result, Source, Treatment, Trial
+from actions.models import Arm, Endpoint, Guidance, OtherTrial, Result, Source, Treatment, Trial
 from actions.phrasing import sentence
 from actions.store import KnowledgeStore
 from actions.topics import LONG_TERM, SAME_IN_EVERY_TRIAL
@@ -226,7 +226,7 @@ def _several_trials(
     ):
         say_caveat(reply, store, trials[0], name_the_trial=True)
     else:
-        reply.say(TALK_TO_YOUR_TEAM)
+        _say_after_a_risk(reply, store, trials[0], topic, name_the_trial=True)
     return reply
 
 
@@ -278,13 +278,27 @@ def _outcome(
     if benefit:
         say_caveat(reply, store, trial)
         return reply
+    _say_after_a_risk(reply, store, trial, topic, said_guidance)
+    return reply
+
+
+def _say_after_a_risk(
+    reply: Reply,
+    store: KnowledgeStore,
+    trial: Trial,
+    topic: str,
+    said: Sequence[Guidance] = (),
+    name_the_trial: bool = False,
+) -> None:
+    """How an answer on one risk ends: the other risks in brief, the checks that catch harm
+    early (those not `said` already), and the pointer to the MS team."""
+    experimental = experimental_treatment(trial)
     if experimental is not None:
-        # Safety answers end with the checks that catch harm early.
+        say_caveat(reply, store, trial, name_the_trial, answered=topic)
         for guidance in store.guidance(experimental, in_caveat=True):
-            if guidance not in said_guidance:
+            if guidance not in said:
                 reply.say(guidance.text, guidance)
     reply.say(TALK_TO_YOUR_TEAM)
-    return reply
 
 
 def brief_endpoints(endpoints: list[Endpoint], text: str = "") -> list[Endpoint]:
@@ -355,11 +369,21 @@ def say_endpoint(reply: Reply, trial: Trial, endpoint: Endpoint, treatment: Trea
     reply.say(" ".join(sentences), *endpoint.results, *endpoint.comparisons)
 
 
-def say_caveat(reply: Reply, store: KnowledgeStore, trial: Trial, name_the_trial: bool = False) -> None:
+def say_caveat(
+    reply: Reply,
+    store: KnowledgeStore,
+    trial: Trial,
+    name_the_trial: bool = False,
+    answered: str | None = None,
+) -> None:
     """The short safety note under every answer about a treatment's benefits, built from the
     store: the experimental group's first caveat figure on each topic (the drip, infections),
     then each caveat row's short note (autoimmunity and its monthly checks). Everything else is
     in the answer to "the risks in full".
+
+    Under an answer on one risk (`answered`, its topic), the note gives the other risks: that
+    topic's rows are left out, and so is the checks' note, which such an answer gives in full. A
+    nurse asked about the drip would still mention infections and autoimmunity.
 
     A trial with no safety figures of its own borrows them from one that has them, and names it
     (as it does under trials side by side, where "the trial" would not say which).
@@ -372,7 +396,7 @@ def say_caveat(reply: Reply, store: KnowledgeStore, trial: Trial, name_the_trial
     rows: list[object] = []
     figures: list[str] = []
     arm = None
-    topics: set[str] = set()
+    topics: set[str] = {answered} if answered else set()
     for endpoint in store.caveat_endpoints(measured):
         ordered = _safety_figures(endpoint, experimental)
         # One figure a topic (the first in the file): the others are in the risks in full.
@@ -390,14 +414,25 @@ def say_caveat(reply: Reply, store: KnowledgeStore, trial: Trial, name_the_trial
         first, *others = figures
         sentences.append(f"On {arm.name}, {first}.")
         sentences.extend(f"{phrasing.capitalised(other)}." for other in others)
-    else:
+    elif answered is None:
         sentences.append(f"{experimental.name} has risks.")
-    for row in [*store.findings(measured, in_caveat=True), *store.guidance(experimental, in_caveat=True)]:
+    notes = [row for row in store.findings(measured, in_caveat=True) if row.topic != answered]
+    if answered is None:
+        notes.extend(store.guidance(experimental, in_caveat=True))
+    for row in notes:
         if row.short_note:
             sentences.append(row.short_note)
             rows.append(row)
+    if not sentences:
+        return
     said = " ".join(sentences)
-    reply.say(f"Safety note: {said[:1].lower()}{said[1:]}", *rows)
+    if answered is None:
+        reply.say(f"Safety note: {said[:1].lower()}{said[1:]}", *rows)
+    else:
+        reply.say(
+            f"{phrasing.capitalised(experimental.name)} has other risks too. Here are the main ones. {said}",
+            *rows,
+        )
 
 
 def _safety_figures(endpoint: Endpoint, experimental: Treatment) -> list[Result]:

@@ -128,6 +128,25 @@ def test_every_answer_about_benefits_carries_the_safety_caveat(use_store, intent
         assert risk in caveats[0]
 
 
+@pytest.mark.parametrize(
+    "intent, its_own, the_others",
+    [
+        ("ask_infusion_reactions", "reaction to the drip", ("infection", "autoimmune")),
+        ("ask_infections", "infection", ("reaction to the drip", "autoimmune")),
+        ("ask_autoimmunity", "autoimmunity", ("reaction to the drip", "infection")),
+    ],
+)
+def test_an_answer_on_one_risk_names_the_other_risks_once(
+    use_store, intent: str, its_own: str, the_others: tuple[str, ...]
+) -> None:
+    sent = ask(intent)
+    others = [t for t in sent if t.startswith("Alemtuzumab has other risks too.")]
+    assert len(others) == 1, sent
+    assert all(risk in others[0] for risk in the_others) and its_own not in others[0]
+    assert not any(t.startswith("Safety note:") for t in sent)
+    assert sent.index(others[0]) < next(i for i, t in enumerate(sent) if "every month" in t)
+
+
 @pytest.mark.parametrize("intent", QUESTION_INTENTS)
 def test_every_question_topic_gets_an_answer_with_its_source(use_store, intent: str) -> None:
     sent = ask(intent)
