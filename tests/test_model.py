@@ -4,6 +4,7 @@ messages written as patients write (never seen in training)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 
@@ -19,6 +20,9 @@ from tests.stories import test_conversations
 RESULTS = PROJECT_ROOT / "results"
 HELD_OUT = PROJECT_ROOT / "tests" / "nlu"  # patients' questions, and safety-related messages
 MINIMUM_INTENT_ACCURACY = 0.90
+# A clear question is answered, not met with "did you mean?": at most this share of the held-out
+# messages gets the fallback (13 of 325 at the 0.4 threshold, 9 at 0.3: see config.yml).
+MOST_FALLBACKS = 0.03
 DOMAIN = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
 
 
@@ -82,6 +86,22 @@ def test_intents_are_recognised_in_at_least_90_percent_of_held_out_messages(inte
     print(f"held-out intent accuracy {accuracy:.3f}; weakest intents (F1): {worst}")
     assert accuracy >= MINIMUM_INTENT_ACCURACY, f"accuracy {accuracy:.3f}; weakest: {worst}"
     assert (RESULTS / "nlu" / "intent_report.json").exists()
+
+
+def test_few_held_out_messages_are_met_with_did_you_mean() -> None:
+    # Parsed by the model itself: `rasa test nlu` scores a fallback as the intent ranked next.
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(str(MODEL))
+    texts = [example.get("text") for example in held_out_examples()]
+
+    async def parse_all() -> list[dict]:
+        return [await agent.parse_message(text) for text in texts]
+
+    asked_back = [
+        parsed["text"] for parsed in asyncio.run(parse_all()) if parsed["intent"]["name"] == "nlu_fallback"
+    ]
+    assert len(asked_back) <= MOST_FALLBACKS * len(texts), asked_back
 
 
 def test_the_test_conversations_pass_rasa_test() -> None:
