@@ -322,7 +322,7 @@ def _say_endpoint_briefly(
     reply: Reply, trial: Trial, endpoint: Endpoint, treatment: Treatment | None
 ) -> None:
     """One endpoint in a few short sentences: each group's figure, the asked-about group first,
-    and whether the difference could be down to chance. A difference that could be chance is
+    and whether the difference could be due to chance. A difference that could be chance is
     said first, so the figures are not read as a benefit the trial did not show."""
     lead = treatment or experimental_treatment(trial)
     headline = phrasing.arms_in_order(headline_results(endpoint), lead.id if lead else None)
@@ -330,7 +330,7 @@ def _say_endpoint_briefly(
     figures = phrasing.brief_figures(endpoint, headline, say_what=not unclear)
     if unclear:
         verdict = sentence(f"In the {trial.name} trial, {phrasing.no_clear_difference(endpoint)}")
-        sentences = [verdict, "It could be down to chance.", *figures]
+        sentences = [verdict, "It could be due to chance. So it is not proven.", *figures]
     else:
         first = figures[0]
         sentences = [f"In the {trial.name} trial, {first[0].lower()}{first[1:]}", *figures[1:]]
@@ -341,7 +341,7 @@ def _say_endpoint_briefly(
 def say_endpoint(reply: Reply, trial: Trial, endpoint: Endpoint, treatment: Treatment | None) -> None:
     """One endpoint's figures, other ways of counting them, and what the comparison means.
 
-    When a comparison could be down to chance, the answer leads with that verdict, so the
+    When a comparison could be due to chance, the answer leads with that verdict, so the
     figures that follow are not read as a benefit the trial did not show.
     """
     lead = treatment or experimental_treatment(trial)

@@ -1,7 +1,7 @@
 """Questions about the answer just given: "is that a lot?", "what does that mean?", "could it be
 chance?". Each is answered from the same rows as that answer, said again in plainer terms: each
 group's figure as people in 100 (a yearly rate as relapses among 100 people in a year),
-the difference between the groups in the same terms, and whether it could be down to chance.
+the difference between the groups in the same terms, and whether it could be due to chance.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from actions.topics import TESTED_AS
 PER = phrasing.PER
 UNITS_IN_HUNDREDS = ("percent", "per person per year")
 NO_TEST_FOR_THESE = "My sources give no test of chance for these figures."
-NO_TEST_OF_CHANCE = f"{NO_TEST_FOR_THESE} So I can't say if this difference could be down to chance."
+NO_TEST_OF_CHANCE = f"{NO_TEST_FOR_THESE} So I can't say if this difference could be due to chance."
 TESTED_ON_A_LINKED_FIGURE = f"{NO_TEST_FOR_THESE} But there is one for a closely linked figure. Here it is."
 JUDGING = (
     "Is that a lot for you? That depends on your own MS. It also depends on the risks of each "
@@ -77,7 +77,7 @@ def how_sure(
     """ "How sure is this?": every result on the topic in full, for each trial asked about, as
     the short answer left it out: each group's count, other ways of counting, the interval and
     what it means, the relative figure beside the plain numbers, and whether the difference
-    could be down to chance. Then one safety note, and the sources of it all. None when no trial
+    could be due to chance. Then one safety note, and the sources of it all. None when no trial
     has figures on the topic."""
     reply = Reply()
     benefit, tested = False, False
@@ -173,10 +173,10 @@ def _chance(comparison: Comparison, detailed: bool) -> str:
     if detailed:
         return phrasing.verdict(comparison)
     if significant is True:
-        return "A difference this big is unlikely to be down to chance."
+        return "A difference this big is unlikely to be due to chance."
     if significant is False:
         return (
-            "But a difference this small could be down to chance. So the trial did not show that "
+            "But a difference this small could be due to chance. So the trial did not show that "
             f"{comparison.experimental_arm.name} was better on this."
         )
     return ""

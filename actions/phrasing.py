@@ -15,8 +15,8 @@ from actions.models import Comparison, Endpoint, Result, Source
 
 PER = 100  # natural frequencies are said "in 100 people"
 IN_BRIEF = ("percent", "per person per year")  # the units a short answer says in its own words
-CHANCE_THRESHOLD = 0.05  # the usual line for "unlikely to be down to chance"
-CLEAR_DIFFERENCE = "The difference is unlikely to be down to chance."
+CHANCE_THRESHOLD = 0.05  # the usual line for "unlikely to be due to chance"
+CLEAR_DIFFERENCE = "The difference is unlikely to be due to chance."
 # The words a patient may have read, said after the plain verdict (the detailed answer only).
 SIGNIFICANT = "So it was statistically significant."
 NOT_SIGNIFICANT = "So it was not statistically significant."
@@ -130,12 +130,12 @@ def brief_figures(endpoint: Endpoint, results: Sequence[Result], say_what: bool 
 
 
 def brief_verdict(comparison: Comparison) -> str:
-    """Whether a difference could be down to chance, in one short sentence (no figures)."""
+    """Whether a difference could be due to chance, in one short sentence (no figures)."""
     significant = is_significant(comparison)
     if significant is True:
         return CLEAR_DIFFERENCE
     if significant is False:
-        return "The difference could be down to chance."
+        return "The difference could be due to chance."
     return ""
 
 
@@ -157,7 +157,7 @@ def describe_other_estimate(endpoint: Endpoint, estimate: str, results: Sequence
 
 
 def is_significant(comparison: Comparison) -> bool | None:
-    """Whether a difference is unlikely to be down to chance, from the stored p-value or interval.
+    """Whether a difference is unlikely to be due to chance, from the stored p-value or interval.
 
     None when the store holds neither, so nothing is claimed.
     """
@@ -186,7 +186,7 @@ def confidence_interval(comparison: Comparison) -> str:
 
 
 def no_clear_difference(endpoint: Endpoint) -> str:
-    """The verdict that leads an answer whose difference could be down to chance (the groups are
+    """The verdict that leads an answer whose difference could be due to chance (the groups are
     named in the figures that follow)."""
     return f"there was no clear difference between the groups in {endpoint.plain_name}"
 
@@ -194,7 +194,7 @@ def no_clear_difference(endpoint: Endpoint) -> str:
 def describe_comparison(endpoint: Endpoint, comparison: Comparison, headline: Sequence[Result]) -> list[str]:
     """What a between-arm comparison means, in words: size, absolute figures, and chance.
 
-    A difference that could be down to chance gets no direction ("lower") and is never called
+    A difference that could be due to chance gets no direction ("lower") and is never called
     an improvement: the answer leads with `no_clear_difference` instead.
     """
     experimental = comparison.experimental_arm.name
@@ -226,12 +226,12 @@ def describe_comparison(endpoint: Endpoint, comparison: Comparison, headline: Se
 
     if significant is True:
         detail = f" ({p_value_text(comparison)})" if comparison.p_value is not None else ""
-        sentences.append(f"A difference this big is unlikely to be down to chance{detail}.")
+        sentences.append(f"A difference this big is unlikely to be due to chance{detail}.")
         sentences.append(SIGNIFICANT)
     elif significant is False:
         detail = f" ({p_value_text(comparison)})" if comparison.p_value is not None else ""
         sentences.append(
-            f"A difference this small could be down to chance{detail}. So the trial did not show that "
+            f"A difference this small could be due to chance{detail}. So the trial did not show that "
             f"{experimental} was better or worse than {comparator} on this."
         )
         sentences.append(NOT_SIGNIFICANT)
@@ -250,9 +250,9 @@ def verdict(comparison: Comparison) -> str:
     said = f" ({', '.join(figures)})" if figures else ""
     significant = is_significant(comparison)
     if significant is True:
-        return f"A difference this big is unlikely to be down to chance{said}."
+        return f"A difference this big is unlikely to be due to chance{said}."
     if significant is False:
-        return f"No clear difference: it could be down to chance{said}."
+        return f"No clear difference: it could be due to chance{said}."
     return ""
 
 

@@ -8,7 +8,7 @@ Two kinds, after the research on showing trial results to patients:
 
 Each picture carries its text alternative (`alt`, the figures in words, said to screen readers)
 and a plain text table (`table`, for the terminal and Telegram), both written here so the
-grounding and reading-level checks see them. A difference that could be down to chance is
+grounding and reading-level checks see them. A difference that could be due to chance is
 marked so, and the widget draws it without the colours that set the groups apart.
 """
 
@@ -36,7 +36,7 @@ ICON_ARRAY = "icon_array"
 FACTS_BOX = "facts_box"
 PEOPLE_PER_CELL = 5  # a bar in the text table has a cell for every 5 people in 100
 CLEAR = phrasing.CLEAR_DIFFERENCE
-UNCLEAR = "No clear difference: it could be down to chance."
+UNCLEAR = "No clear difference: it could be due to chance."
 NOT_TESTED = "My sources give no test of chance for this."
 DOES_NOT_APPLY = "does not apply"
 # The same verdicts in a facts box's narrow "Could it be chance?" column.

@@ -117,7 +117,7 @@ def test_how_sure_is_the_disability_result_explains_the_relative_42_percent_in_a
         "and stayed worse for 6 months. On interferon beta-1a, it was about 20 in 100 people." in text
     )
     assert "Kaplan-Meier estimate" in text and "21.1%" in text and "12.7%" in text
-    assert "unlikely to be down to chance (p=0.0084)" in text
+    assert "unlikely to be due to chance (p=0.0084)" in text
 
 
 @pytest.mark.parametrize("intent", EFFICACY_INTENTS)

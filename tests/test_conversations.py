@@ -150,7 +150,7 @@ def test_what_are_the_side_effects_of_lemtrada_gets_every_risk(chat) -> None:
 def test_is_lemtrada_better_than_rebif_gets_the_main_results_with_their_verdicts(chat) -> None:
     said = " ".join(texts(chat("is lemtrada better than rebif?")))
     assert "main results of CARE-MS II" in said and "(35%)" in said and "0.26" in said
-    assert "unlikely to be down to chance" in said and "Safety note:" in said
+    assert "unlikely to be due to chance" in said and "Safety note:" in said
 
 
 def test_after_a_figure_is_that_a_lot_and_what_does_that_mean_explain_it(chat) -> None:

@@ -31,7 +31,7 @@ def test_a_difference_that_could_be_chance_is_said_so_and_never_called_an_improv
     unclear = comparison(value=0.70, ci_lower=0.40, ci_upper=1.23, relative_change=30, p_value=0.22)
     said = " ".join(describe_comparison(WORSE_DISABILITY, unclear, HEADLINE))
     assert is_significant(unclear) is False
-    assert "could be down to chance (p=0.22)" in said
+    assert "could be due to chance (p=0.22)" in said
     assert "did not show that new medicine was better or worse" in said
     assert "improvement" not in said
     assert "This 30% difference is a relative figure." in said

@@ -21,7 +21,7 @@ from actions.topics import TERMINAL_CHANNEL
 from tests.helpers import PROJECT_ROOT, run_action, source_line, texts, tracker_from
 
 MOST_MESSAGES = 2
-MOST_WORDS = 135  # "about 120": the longest now is a result that could be down to chance
+MOST_WORDS = 135  # "about 120": the longest now is a result that could be due to chance
 MEDIAN_WORDS = 125
 LENGTHS_FILE = PROJECT_ROOT / "results" / "answer-lengths.json"
 BENEFIT_INTENTS = ["ask_relapse", "ask_relapse_free", "ask_relapse_rate", "ask_disability"]
@@ -123,7 +123,7 @@ def test_how_sure_is_this_gives_the_counts_the_interval_and_chance_in_words(use_
     assert "That is 13%, or 54 of 426 people." in said
     assert "hazard ratio 0.58, 95% confidence interval 0.38 to 0.87" in said
     assert "Kaplan-Meier estimate" in said and "This 42% improvement is a relative figure." in said
-    assert "unlikely to be down to chance (p=0.0084)" in said
+    assert "unlikely to be due to chance (p=0.0084)" in said
     assert "went down by 0.17 points" in said, "the other measure of disability, left out of the short answer"
 
 

@@ -3,7 +3,7 @@ CARE-MS II (people whose MS relapsed on earlier treatment).
 
 A question scoped to a trial, by its name or by the people in it, gets that trial's figures. A
 question naming none is answered for the default trial and says which other trial it could ask
-about. "Both trials" puts them side by side. Whether a difference could be down to chance comes
+about. "Both trials" puts them side by side. Whether a difference could be due to chance comes
 from the stored interval and p-value, so it is right for every trial, not written for one.
 """
 
@@ -329,16 +329,16 @@ def test_did_alemtuzumab_reduce_disability_in_people_new_to_treatment(use_store)
     said = sent[0]
     assert said.startswith(
         "In the CARE-MS I trial, there was no clear difference between the groups in disability getting "
-        "worse for 6 months. It could be down to chance."
+        "worse for 6 months. It could be due to chance. So it is not proven."
     )
     how_sure = ask("ask_chance", "how sure is this?", [], {"topic": "disability", "trial": ["care-ms-i"]})[0][
         1
     ]
     assert "hazard ratio 0.70, 95% confidence interval 0.40 to 1.23" in how_sure
     assert "could really be lower. Or it could be about the same, or higher" in how_sure
-    assert "could be down to chance (p=0.22)" in how_sure
+    assert "could be due to chance (p=0.22)" in how_sure
     assert "did not show that alemtuzumab 12 mg was better or worse than interferon beta-1a" in how_sure
-    for claim in ("improvement", "reduced", "% lower", "unlikely to be down to chance"):
+    for claim in ("improvement", "reduced", "% lower", "unlikely to be due to chance"):
         assert claim not in said and claim not in how_sure
 
 
@@ -356,7 +356,7 @@ def test_each_trial_s_disability_verdict_follows_its_stored_interval_and_p_value
     how_sure = ask("ask_chance", "how sure is this?", [], {"topic": "disability", "trial": [trial_key]})[0][1]
 
     assert is_significant(comparison) is interval_excludes_no_difference
-    assert ("unlikely to be down to chance" in said) is interval_excludes_no_difference
+    assert ("unlikely to be due to chance" in said) is interval_excludes_no_difference
     assert ("no clear difference" in said) is not interval_excludes_no_difference
     assert ("improvement" in how_sure) is interval_excludes_no_difference
     # The words a patient may have read, after the plain verdict, in the detailed answer only.
@@ -390,13 +390,13 @@ def test_changing_the_stored_figures_changes_the_verdict_and_nothing_else_is_nee
             key: " ".join(explain_last_answer(store, trials[key], "disability", None, CHANCE) or [])
             for key in trials
         }
-    assert "unlikely to be down to chance" in care_ms_i and "no clear difference" not in care_ms_i
-    assert "unlikely to be down to chance (p=0.03)" in how_sure["care-ms-i"]
+    assert "unlikely to be due to chance" in care_ms_i and "no clear difference" not in care_ms_i
+    assert "unlikely to be due to chance (p=0.03)" in how_sure["care-ms-i"]
     assert (
         "In the CARE-MS II trial, there was no clear difference between the groups in disability"
         in care_ms_ii
     )
-    assert "could be down to chance (p=0.09)" in how_sure["care-ms-ii"]
+    assert "could be due to chance (p=0.09)" in how_sure["care-ms-ii"]
     assert "improvement" not in how_sure["care-ms-ii"]
     assert "42% difference is a relative figure" in how_sure["care-ms-ii"]
 
@@ -422,8 +422,8 @@ def test_how_did_alemtuzumab_do_in_both_trials_puts_them_side_by_side(use_store)
         "- CARE-MS I: On alemtuzumab 12 mg, about 22 in 100 (22%). On interferon beta-1a, about 40 in 100 (40%).",
     ]
     care_ms_ii_disability, care_ms_i_disability = by_title["Disability getting worse for 6 months."]
-    assert "unlikely to be down to chance (hazard ratio 0.58" in care_ms_ii_disability
-    assert "No clear difference: it could be down to chance (hazard ratio 0.70, " in care_ms_i_disability
+    assert "unlikely to be due to chance (hazard ratio 0.58" in care_ms_ii_disability
+    assert "No clear difference: it could be due to chance (hazard ratio 0.70, " in care_ms_i_disability
     assert "95% confidence interval 0.40 to 1.23, p=0.22)" in care_ms_i_disability
     assert any(text.startswith("The CARE-MS I team summed it up like this.") for text in sent)
     assert COMPARE_WITHIN_TRIALS in sent
@@ -438,7 +438,7 @@ def test_both_trials_are_understood_from_the_words_alone(use_store) -> None:
     table = next(text for text in sent if text.startswith("Relapse rate."))
     assert "- CARE-MS II: On alemtuzumab 12 mg, 0.26 relapses a year on average." in table
     assert "- CARE-MS I: On alemtuzumab 12 mg, 0.18 relapses a year on average." in table
-    assert "unlikely to be down to chance (rate ratio 0.45, 95% confidence interval 0.32 to 0.63)" in table
+    assert "unlikely to be due to chance (rate ratio 0.45, 95% confidence interval 0.32 to 0.63)" in table
 
 
 def test_a_topic_one_trial_did_not_measure_says_so_beside_the_other(use_store) -> None:

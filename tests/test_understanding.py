@@ -52,14 +52,14 @@ def test_does_it_work_gives_each_main_result_with_its_verdict_the_caveat_and_the
     assert "CARE-MS II" in said
     assert "(35%)" in said and "(51%)" in said and "0.26" in said and "0.52" in said
     assert "(13%)" in said and "(20%)" in said
-    assert "unlikely to be down to chance" in said
+    assert "unlikely to be due to chance" in said
     assert has_caveat_and_source(said)
 
 
 def test_the_results_of_care_ms_i_say_its_disability_result_is_no_clear_difference(use_store) -> None:
     said = ask("ask_results", "what did care-ms i find", [CARE_MS_I])
     assert "(22%)" in said and "(40%)" in said
-    assert "The difference could be down to chance." in said and "(35%)" not in said
+    assert "The difference could be due to chance." in said and "(35%)" not in said
 
 
 def test_can_it_cure_ms_says_honestly_that_the_trials_did_not_test_a_cure(use_store) -> None:
@@ -80,7 +80,7 @@ def test_a_difference_that_could_be_chance_is_never_judged_a_benefit(use_store) 
     said = ask("ask_judgement", "is that a big difference?", slots=slots)
     assert "There was no clear difference between the groups in disability getting worse" in said
     assert said.index("no clear difference") < said.index("(8%)") and "(11.1%)" in said
-    assert "could be down to chance" in said and "did not show" in said and "improvement" not in said
+    assert "could be due to chance" in said and "did not show" in said and "improvement" not in said
 
 
 def test_what_does_that_mean_says_a_yearly_rate_as_relapses_among_100_people(use_store) -> None:
@@ -204,14 +204,14 @@ def test_could_it_be_chance_says_so_when_the_sources_test_no_chance_for_that_fig
     said = ask("ask_chance", "could that be chance?", slots={"topic": "relapse"})
     untested, linked = said.split(TESTED_ON_A_LINKED_FIGURE)
     assert "That is 35%, or 147 of 426 people." in untested
-    assert "unlikely to be down to chance" not in untested
-    assert "0.26 relapses a year" in linked and "unlikely to be down to chance (p<0.0001)" in linked
+    assert "unlikely to be due to chance" not in untested
+    assert "0.26 relapses a year" in linked and "unlikely to be due to chance (p<0.0001)" in linked
 
 
 def test_could_it_be_chance_with_no_linked_test_says_there_is_none(use_store) -> None:
     said = ask("ask_chance", "could that be chance?", slots={"topic": "infections"})
     assert NO_TEST_OF_CHANCE in said and TESTED_ON_A_LINKED_FIGURE not in said
-    assert "unlikely to be down to chance" not in said
+    assert "unlikely to be due to chance" not in said
 
 
 def test_the_story_in_a_long_message_is_not_taken_for_a_second_question(use_store) -> None:

@@ -406,7 +406,7 @@ def test_a_result_that_could_be_chance_is_drawn_and_labelled_as_no_clear_differe
     expect(array).to_have_class(re.compile("no-clear-difference"))
     expect_people(array, [("alemtuzumab 12 mg", 8), ("interferon beta-1a", 11)])
     # Said before the people are drawn, inside the picture's frame.
-    expect(array.locator(":scope > p").first).to_have_text("No clear difference: it could be down to chance.")
+    expect(array.locator(":scope > p").first).to_have_text("No clear difference: it could be due to chance.")
     fills = array.evaluate(
         "a => [...a.querySelectorAll('.picture-group')].map("
         "g => getComputedStyle(g.querySelector('.person.happened')).fill)"
