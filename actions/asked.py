@@ -52,7 +52,8 @@ NOT_RELAPSED = re.compile(
 # me who relapsed on Copaxone"): what they had, not what they ask about.
 OWN_HISTORY = re.compile(
     r"\b(i|i've|ive|i'm|im|he|he's|she|she's|we|they|my\s+\w+|who|who'?d|whod)\b[^.?!]*"
-    r"\b(was|were|been|went|tried|took|used|relapsed|relapsing|switched|treated)\s+(on\s+|with\s+|from\s+)?(\w+\s+)?$"
+    r"\b(was|were|been|went|tried|took|taken|taking|take|used|use|using|relapsed|relapsing|switched|treated)\s+"
+    r"(on\s+|with\s+|from\s+)?(\w+\s+)?$"
     r"|\b(i'?m|im|i\s+am|he'?s|she'?s|he\s+is|she\s+is|they'?re|they\s+are)\s+(\w+\s+)?on\s+$",
     re.IGNORECASE,
 )

@@ -71,6 +71,9 @@ SLOT = "trial"
 # ("new to treatment", "already treated"), so that the files, not this code, say which trial
 # it is. Only the person's own story counts: "how many relapsed on Rebif?" asks about a group.
 PERSON = r"\b(i|i've|ive|i'm|im|he|he's|she|she's|we|they|my\s+\w+|(a|the)\s+person\s+who|someone\s+who)\b"
+# The rest of the person's own clause: words that turn it into a question about a group of the
+# trial ("I want to know how many relapsed on Rebif") end it.
+OWN_CLAUSE = r"(?:(?!\b(how|what|which|whether|if|people|patients|ppl|many|those|ones)\b)[^.?!,;])*?"
 # Or a group described by its treatment ("the ones who had already been treated", "people
 # whose MS came back on interferon"): that names a trial's people, not an arm of the trial.
 GROUP = (
@@ -119,12 +122,13 @@ SITUATIONS = {
     "already treated": re.compile(
         "|".join(
             (
-                PERSON + r"[^.?!,;]*?\b(relaps(ed|es|ing)|had\s+\w+\s+relapses)\s+"
+                PERSON + OWN_CLAUSE + r"\b(relaps(ed|es|ing)|had\s+(\w+\s+)?relapses?)\s+"
+                r"((twice|again|once|often|\w+\s+times)\s+)?"
                 r"(on|while\s+on|whilst\s+on|despite|even\s+on|anyway)\b",
-                PERSON + r"[^.?!,;]*?\bstill\s+(relapsing|relapsed|(had|having|get|getting)\s+relapses)\b",
+                PERSON + OWN_CLAUSE + r"\bstill\s+(relapsing|relapsed|(had|having|get|getting)\s+relapses)\b",
                 # "my dad already tried interferon", "he went on Avonex", "I've been on two drugs"
                 PERSON + r"\s+(have\s+|has\s+|had\s+|'ve\s+|am\s+|is\s+|was\s+|were\s+)?"
-                r"((already|previously|also|then|first)\s+)?(been\s+)?(on|taking|tried|took|used|went\s+on"
+                r"((already|previously|also|then|first)\s+)?(been\s+)?(on|taking|taken|takes?|tried|took|used|uses?|using|went\s+on"
                 r"|started\s+on|put\s+on)\s+("
                 + EARLIER_MEDICINES
                 + r"|(a|an|another|other|two|three|\d|several|some)"

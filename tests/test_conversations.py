@@ -180,6 +180,12 @@ def test_two_questions_in_one_message_get_two_answers(chat) -> None:
     assert said.index("had at least one relapse") < said.index("had a mild to moderate infection")
 
 
+def test_a_medicine_in_the_person_s_own_story_is_not_taken_for_the_question(chat) -> None:
+    said = texts(chat("i was on betaferon and still relapsed, what were the results for people like me"))
+    assert "did not have a group on" not in " ".join(said)
+    assert "CARE-MS II" in said[0] and "35%" in said[0] and "51%" in said[0]
+
+
 def test_someone_new_to_treatment_gets_the_trial_of_people_like_them(chat) -> None:
     said = texts(chat("I've never taken an MS drug, how did people like me do?"))
     assert said[0].startswith("Here are the main results of CARE-MS I.")

@@ -262,6 +262,24 @@ def test_the_person_s_own_medicine_in_their_story_is_not_taken_for_the_question(
     assert "no glatiramer acetate group" not in said
 
 
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("I have taken Betaferon for six years, how many relapsed on lemtrada?", "Betaferon"),
+        ("I'm using avonex, how many relapsed on lemtrada?", "avonex"),
+    ],
+)
+def test_a_medicine_taken_or_used_in_the_person_s_story_is_not_the_question(
+    use_store, text: str, words: str
+) -> None:
+    entities = [
+        entity("treatment", "interferon beta-1b", text, words),
+        entity("treatment", "alemtuzumab", text, "lemtrada"),
+    ]
+    said = ask("ask_relapse", text, entities)
+    assert said.startswith("In the CARE-MS II trial,") and "did not have a group on" not in said
+
+
 def test_a_medicine_the_trials_did_not_test_named_alone_is_still_refused(use_store) -> None:
     text = "how many relapsed on copaxone?"
     said = ask("ask_relapse", text, [entity("treatment", "glatiramer acetate", text, "copaxone")])
@@ -327,6 +345,12 @@ def test_the_person_s_situation_in_their_own_words_decides_the_trial(
             "My husband still had relapses on his injections. How did people like him do on lemtrada?",
             "CARE-MS II",
         ),
+        (
+            "I use Copaxone three years and I had relapse anyway. How did people like me do on lemtrada?",
+            "CARE-MS II",
+        ),
+        ("I have taken Betaferon for six years. How did people like me do on lemtrada?", "CARE-MS II"),
+        ("she relapsed twice on copaxone, how did people like her do on lemtrada?", "CARE-MS II"),
     ],
 )
 def test_a_situation_told_in_a_story_decides_the_trial_over_people_like_me(
@@ -338,7 +362,11 @@ def test_a_situation_told_in_a_story_decides_the_trial_over_people_like_me(
 
 @pytest.mark.parametrize(
     "question",
-    ["how many relapsed on rebif?", "my wife relapsed twice last year, how many relapsed on lemtrada?"],
+    [
+        "how many relapsed on rebif?",
+        "my wife relapsed twice last year, how many relapsed on lemtrada?",
+        "I want to know how many relapsed on rebif",
+    ],
 )
 def test_a_question_about_a_group_or_a_relapse_alone_says_nothing_of_the_person_s_treatment(
     question: str,
