@@ -14,10 +14,10 @@ from typing import Callable, Iterable, Sequence
 
 from actions import phrasing
 from actions.asked import RESULTS
-from actions.models import Arm, Endpoint, Guidance, OtherTrial, Result, Source, Treatment, Trial
+from actions.models import Arm, Comparison, Endpoint, Guidance, OtherTrial, Result, Source, Treatment, Trial
 from actions.phrasing import sentence
 from actions.store import KnowledgeStore
-from actions.topics import LONG_TERM, SAME_IN_EVERY_TRIAL
+from actions.topics import IN_SHORT, LONG_TERM, SAME_IN_EVERY_TRIAL
 
 # A domain response, as the Rasa server also says it when the action server cannot be reached.
 STORE_UNAVAILABLE = "utter_cannot_look_up"
@@ -655,6 +655,10 @@ def _results_overview(store: KnowledgeStore, trial: Trial, treatment: Treatment 
     lead = treatment or experimental_treatment(trial)
     lines = [f"Here are the main results of {trial.name}. It included {trial.population}."]
     rows: list[object] = [trial]
+    summary, compared = in_short(trial)
+    if summary:
+        lines.append(summary)
+        rows.extend(compared)
     for endpoint in [e for e in trial.endpoints if e.category == "efficacy"]:
         headline = phrasing.arms_in_order(headline_results(endpoint), lead.id if lead else None)
         said = [
@@ -667,6 +671,53 @@ def _results_overview(store: KnowledgeStore, trial: Trial, treatment: Treatment 
     reply.say("\n".join(lines), *rows)
     say_caveat(reply, store, trial)
     return reply
+
+
+def in_short(trial: Trial) -> tuple[str, list[Comparison]]:
+    """The main results in a sentence or two, and the comparisons they rest on: the outcomes on
+    which the experimental group did better (or worse) where the difference is unlikely to be
+    due to chance, then those with no clear difference. "" when no result was tested for chance.
+    """
+    better: list[str] = []
+    worse: list[str] = []
+    unclear: list[str] = []
+    compared: list[Comparison] = []
+    arms: tuple[str, str] | None = None
+    for endpoint in [e for e in trial.endpoints if e.category == "efficacy" and e.topic in IN_SHORT]:
+        for comparison in endpoint.comparisons:
+            significant = phrasing.is_significant(comparison)
+            figures = {r.arm_id: r.value for r in headline_results(endpoint) if r.value is not None}
+            ours, theirs = (
+                figures.get(comparison.experimental_arm_id),
+                figures.get(comparison.comparator_arm_id),
+            )
+            if significant is None or ours is None or theirs is None:
+                continue
+            arms = arms or (comparison.experimental_arm.name, comparison.comparator_arm.name)
+            compared.append(comparison)
+            if not significant:
+                unclear.append(IN_SHORT[endpoint.topic])
+            elif (ours < theirs) == (endpoint.better_when == "lower"):
+                better.append(IN_SHORT[endpoint.topic])
+            else:
+                worse.append(IN_SHORT[endpoint.topic])
+    if arms is None:
+        return "", []
+    clear = set(better) | set(worse)
+    left = [outcome for outcome in dict.fromkeys(unclear) if outcome not in clear]
+    if better and not worse and not left:
+        outcomes = phrasing.listing([f"for {outcome}" for outcome in dict.fromkeys(better)])
+        said = [f"{arms[0]} did better. It was better {outcomes}."]
+    else:
+        said = [
+            f"{arms[0]} did {how} for {phrasing.listing(list(dict.fromkeys(outcomes)))}."
+            for how, outcomes in (("better", better), ("worse", worse))
+            if outcomes
+        ]
+        if left:
+            said.append(f"for {phrasing.listing(left)}, there was no clear difference.")
+    said[1:] = [phrasing.capitalised(sentence) for sentence in said[1:]]
+    return f"In short, {' '.join(said)} Here is each result.", compared
 
 
 def _risks_overview(store: KnowledgeStore, trial: Trial, treatment: Treatment | None) -> Reply:

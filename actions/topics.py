@@ -24,7 +24,8 @@ class Topic:
     not from a trial's results. The topics `offered_first` are the buttons of the greeting and
     the fallback, in this order. A topic `tested_as` another is one whose figures a trial may
     not have tested for chance, while it tested the other's ("how many relapsed" and "the
-    relapse rate"): "could it be chance?" then gets that test too.
+    relapse rate"): "could it be chance?" then gets that test too. `in_short` is what a one-line
+    summary of the results calls the topic's outcomes ("relapses").
     """
 
     key: str
@@ -32,6 +33,7 @@ class Topic:
     same_in_every_trial: bool = False
     offered_first: bool = False
     tested_as: str | None = None
+    in_short: str | None = None
 
     @property
     def intent(self) -> str:
@@ -41,10 +43,12 @@ class Topic:
 TOPICS = [
     Topic("results", "What the trial found", offered_first=True),
     Topic("side_effects", "Side effects and risks", same_in_every_trial=True, offered_first=True),
-    Topic("relapse", "How many had relapses", offered_first=True, tested_as="relapse_rate"),
-    Topic("relapse_free", "How many had no relapse", tested_as="relapse_rate"),
-    Topic("relapse_rate", "Relapses a year"),
-    Topic("disability", "Disability getting worse"),
+    Topic(
+        "relapse", "How many had relapses", offered_first=True, tested_as="relapse_rate", in_short="relapses"
+    ),
+    Topic("relapse_free", "How many had no relapse", tested_as="relapse_rate", in_short="relapses"),
+    Topic("relapse_rate", "Relapses a year", in_short="relapses"),
+    Topic("disability", "Disability getting worse", in_short="disability"),
     Topic("long_term", "What happened after the trial"),
     Topic("infusion_reactions", "Reactions to the drip"),
     Topic("infections", "Infections"),
@@ -63,6 +67,7 @@ TOPICS = [
 TOPIC_OF_INTENT = {topic.intent: topic.key for topic in TOPICS}
 SAME_IN_EVERY_TRIAL = frozenset(topic.key for topic in TOPICS if topic.same_in_every_trial)
 TESTED_AS = {topic.key: topic.tested_as for topic in TOPICS if topic.tested_as}
+IN_SHORT = {topic.key: topic.in_short for topic in TOPICS if topic.in_short}
 # Every button that asks a question: the topics, and two questions that are not topics.
 TOPIC_TITLES = {
     **{topic.intent: topic.title for topic in TOPICS},

@@ -62,6 +62,19 @@ def test_the_results_of_care_ms_i_say_its_disability_result_is_no_clear_differen
     assert "The difference could be due to chance." in said and "(35%)" not in said
 
 
+def test_the_results_say_in_short_which_outcomes_were_clearly_better_and_which_were_not(use_store) -> None:
+    """Read from the comparisons: only a difference unlikely to be due to chance is "better"."""
+    both_clear = ask("ask_results", "is lemtrada better than rebif?", [ALEMTUZUMAB, INTERFERON])
+    assert (
+        "In short, alemtuzumab 12 mg did better. It was better for relapses and for disability." in both_clear
+    )
+    one_unclear = ask("ask_results", "what did care-ms i find", [CARE_MS_I])
+    assert (
+        "In short, alemtuzumab 12 mg did better for relapses. For disability, there was no clear difference."
+        in one_unclear
+    )
+
+
 def test_can_it_cure_ms_says_honestly_that_the_trials_did_not_test_a_cure(use_store) -> None:
     said = ask("ask_results", "can it cure ms?")
     assert said.startswith(NOT_A_CURE) and has_caveat_and_source(said)
