@@ -673,6 +673,16 @@ def _results_overview(store: KnowledgeStore, trial: Trial, treatment: Treatment 
     return reply
 
 
+def experimental_did_better(endpoint: Endpoint, comparison: Comparison) -> bool | None:
+    """Whether the experimental group's main figure was the better one (lower relapses, higher
+    relapse-free), whether or not the difference could be chance; None without both figures."""
+    figures = {r.arm_id: r.value for r in headline_results(endpoint) if r.value is not None}
+    ours, theirs = figures.get(comparison.experimental_arm_id), figures.get(comparison.comparator_arm_id)
+    if ours is None or theirs is None or ours == theirs:
+        return None
+    return (ours < theirs) == (endpoint.better_when == "lower")
+
+
 def in_short(trial: Trial) -> tuple[str, list[Comparison]]:
     """The main results in a sentence or two, and the comparisons they rest on: the outcomes on
     which the experimental group did better (or worse) where the difference is unlikely to be
@@ -686,21 +696,15 @@ def in_short(trial: Trial) -> tuple[str, list[Comparison]]:
     for endpoint in [e for e in trial.endpoints if e.category == "efficacy" and e.topic in IN_SHORT]:
         for comparison in endpoint.comparisons:
             significant = phrasing.is_significant(comparison)
-            figures = {r.arm_id: r.value for r in headline_results(endpoint) if r.value is not None}
-            ours, theirs = (
-                figures.get(comparison.experimental_arm_id),
-                figures.get(comparison.comparator_arm_id),
-            )
-            if significant is None or ours is None or theirs is None:
+            did_better = experimental_did_better(endpoint, comparison)
+            if significant is None or did_better is None:
                 continue
             arms = arms or (comparison.experimental_arm.name, comparison.comparator_arm.name)
             compared.append(comparison)
             if not significant:
                 unclear.append(IN_SHORT[endpoint.topic])
-            elif (ours < theirs) == (endpoint.better_when == "lower"):
-                better.append(IN_SHORT[endpoint.topic])
             else:
-                worse.append(IN_SHORT[endpoint.topic])
+                (better if did_better else worse).append(IN_SHORT[endpoint.topic])
     if arms is None:
         return "", []
     clear = set(better) | set(worse)

@@ -10,6 +10,7 @@ from actions import phrasing
 from actions.answers import (
     TALK_TO_YOUR_TEAM,
     Reply,
+    experimental_did_better,
     experimental_treatment,
     headline_results,
     say_caveat,
@@ -58,7 +59,7 @@ def explain_last_answer(
                     f"The {phrasing.number(abs(comparison.relative_change))}% is a relative figure. It "
                     "compares the two groups. The figures out of 100 are the plain numbers."
                 )
-            sentences.append(_chance(comparison, detailed=wants == CHANCE))
+            sentences.append(_chance(endpoint, comparison, detailed=wants == CHANCE))
         reply.say(" ".join(filter(None, sentences)), *headline, *endpoint.comparisons)
     if wants == CHANCE and not any(endpoint.comparisons for endpoint in endpoints):
         reply.say(NO_TEST_OF_CHANCE)
@@ -168,12 +169,18 @@ def _difference(endpoint: Endpoint, figures: list[Result]) -> str:
     return f"So it was about {gap} {fewer} in {PER} on {first.arm.name}."
 
 
-def _chance(comparison: Comparison, detailed: bool) -> str:
+def _chance(endpoint: Endpoint, comparison: Comparison, detailed: bool) -> str:
     significant = phrasing.is_significant(comparison)
     if detailed:
         return phrasing.verdict(comparison)
     if significant is True:
-        return "A difference this big is unlikely to be due to chance."
+        better = experimental_did_better(endpoint, comparison)
+        how = (
+            ""
+            if better is None
+            else f" So {comparison.experimental_arm.name} did {'better' if better else 'worse'}."
+        )
+        return f"A difference this big is unlikely to be due to chance.{how}"
     if significant is False:
         return (
             "But a difference this small could be due to chance. So the trial did not show that "

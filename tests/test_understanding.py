@@ -88,6 +88,11 @@ def test_is_that_a_lot_judges_the_last_answer_from_its_own_figures(use_store) ->
     assert "Goodbye" not in said
 
 
+def test_is_that_good_says_which_group_did_better_when_it_is_unlikely_to_be_chance(use_store) -> None:
+    said = ask("ask_judgement", "is that good?", slots={"topic": "relapse_rate"})
+    assert "unlikely to be due to chance. So alemtuzumab 12 mg did better." in said
+
+
 def test_a_difference_that_could_be_chance_is_never_judged_a_benefit(use_store) -> None:
     slots = {"topic": "disability", "trial": ["care-ms-i"]}
     said = ask("ask_judgement", "is that a big difference?", slots=slots)
