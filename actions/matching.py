@@ -22,12 +22,12 @@ def normalise(text: str) -> str:
     return " ".join(re.sub(r"[^\w%]+", " ", text.casefold()).split())
 
 
-def find_mention(text: str, names: Mapping[str, T]) -> T | None:
+def find_mention(text: str, names: Mapping[str, T], cutoff: float = FUZZY_CUTOFF) -> T | None:
     """The thing whose name (or alias) `text` is, or mentions; None when nothing is close.
 
     An exact name wins, then the longest name found inside the text, then the closest spelling
-    of a short run of words near the start of the text (bounded, so a huge message stays cheap);
-    a near spelling keeps the name's short words exactly as they are.
+    of a short run of words near the start of the text (bounded, so a huge message stays cheap),
+    at least `cutoff` alike; a near spelling keeps the name's short words exactly as they are.
     """
     wanted = normalise(text)
     vocabulary, known = _vocabulary(names)
@@ -39,7 +39,7 @@ def find_mention(text: str, names: Mapping[str, T]) -> T | None:
     for name in known.longest_first:
         if f" {name} " in padded:
             return vocabulary[name]
-    closest = _closest_spelling(wanted.split()[:FUZZY_SCAN_WORDS], known)
+    closest = _closest_spelling(wanted.split()[:FUZZY_SCAN_WORDS], known, cutoff)
     return vocabulary[closest] if closest is not None else None
 
 
@@ -60,21 +60,21 @@ class _Names:
     normalised: tuple[str, ...]  # each given name, normalised, in the order given
     longest_first: tuple[str, ...]  # the distinct normalised names, longest first
     spellable: tuple[_Spelling, ...]  # the names long enough to be found by near spelling
-    _in_reach: dict[int, tuple[_Spelling, ...]] = field(default_factory=dict, compare=False)
+    _in_reach: dict[tuple[int, float], tuple[_Spelling, ...]] = field(default_factory=dict, compare=False)
 
-    def in_reach(self, length: int) -> tuple[_Spelling, ...]:
+    def in_reach(self, length: int, cutoff: float) -> tuple[_Spelling, ...]:
         """The spellable names, in order, that a phrase this long could be close enough to: by
         length alone (difflib's first bound), ratio = 2 * shorter / (both) at best."""
-        if length not in self._in_reach:
-            self._in_reach[length] = tuple(
+        if (length, cutoff) not in self._in_reach:
+            self._in_reach[(length, cutoff)] = tuple(
                 spelling
                 for spelling in self.spellable
-                if 2.0 * min(length, len(spelling.name)) / (length + len(spelling.name)) >= FUZZY_CUTOFF
+                if 2.0 * min(length, len(spelling.name)) / (length + len(spelling.name)) >= cutoff
             )
-        return self._in_reach[length]
+        return self._in_reach[(length, cutoff)]
 
 
-def _closest_spelling(words: list[str], known: _Names) -> str | None:
+def _closest_spelling(words: list[str], known: _Names, cutoff: float = FUZZY_CUTOFF) -> str | None:
     """The name closest in spelling to a run of up to `LONGEST_PHRASE` words, if close enough.
 
     Exactly what comparing every pair with difflib's ratio would give, first best kept. Two
@@ -88,20 +88,20 @@ def _closest_spelling(words: list[str], known: _Names) -> str | None:
             phrase_words = words[start : start + size]
             phrase = " ".join(phrase_words)
             letters: Counter[str] | None = None
-            for spelling in known.in_reach(len(phrase)):
+            for spelling in known.in_reach(len(phrase), cutoff):
                 total = len(phrase) + len(spelling.name)
-                if not _could_beat(2.0 * min(len(phrase), len(spelling.name)) / total, best_score):
+                if not _could_beat(2.0 * min(len(phrase), len(spelling.name)) / total, best_score, cutoff):
                     continue
                 if not spelling.short_words.issubset(phrase_words):
                     continue
                 letters = letters or Counter(phrase)
                 shared = sum(min(count, letters[letter]) for letter, count in spelling.letters.items())
-                if not _could_beat(2.0 * shared / total, best_score):
+                if not _could_beat(2.0 * shared / total, best_score, cutoff):
                     continue
                 score = SequenceMatcher(None, phrase, spelling.name, autojunk=False).ratio()
                 if score > best_score:
                     best_score, best = score, spelling.name
-    return best if best_score >= FUZZY_CUTOFF else None
+    return best if best_score >= cutoff else None
 
 
 def _vocabulary(names: Mapping[str, T]) -> tuple[dict[str, T], _Names]:
@@ -133,8 +133,8 @@ def _short_words(name: str) -> frozenset[str]:
     return frozenset(word for word in name.split() if len(word) < SHORTEST_FUZZY_NAME)
 
 
-def _could_beat(upper_bound: float, best_score: float) -> bool:
-    return upper_bound >= FUZZY_CUTOFF and upper_bound > best_score
+def _could_beat(upper_bound: float, best_score: float, cutoff: float) -> bool:
+    return upper_bound >= cutoff and upper_bound > best_score
 
 
 def find_all_mentions(text: str, names: Mapping[str, T]) -> list[T]:

@@ -104,10 +104,11 @@ SITUATIONS = {
                 r"\bnew\s+(with|to)\s+ms\b|\bnew\s+to\s+(ms\s+)?" + MEDICINES + r"|\bnew\s+patients?\b",
                 r"\bdiagnos(ed|is)\b[^.?!,;]*?\b(ago|last|recently)\b",
                 r"\b(no|not\s+on\s+any|not\s+taking\s+any)\s+(ms\s+)?" + MEDICINES + r"\s+(yet|so\s+far)\b",
-                r"\b(never|not|hasn't|haven't|hadn't|has\s+not|have\s+not)\s+(yet\s+|ever\s+)?"
+                r"\b(never|not|hasn'?t|haven'?t|hadn'?t|didn'?t|has\s+not|have\s+not)\s+(yet\s+|ever\s+)?"
                 + HAD
-                + r"\s+(any\s+|an?\s+)?(ms\s+)?"
-                + MEDICINES,
+                + r"\s+((any\s+|an?\s+)?(ms\s+)?"
+                + MEDICINES
+                + r"|anything\s+(yet\s+)?(for|against)\s+(my|his|her|their|the)\s+ms\b)",
                 r"\b(wasn'?t|weren'?t|isn'?t|aren'?t|not|never\s+been)\s+on\s+any\s+(ms\s+)?" + MEDICINES,
                 r"\b(received|had|taken|on)\s+no\s+(ms\s+)?" + MEDICINES,
                 r"\bfirst\s+time\s+(on|having|taking)\s+(any\s+)?(ms\s+)?" + MEDICINES,

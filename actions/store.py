@@ -17,6 +17,7 @@ The next answer after a load reads everything afresh. Questions that carry a pat
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 from contextlib import contextmanager
 from typing import Any, Callable, Hashable, Iterable, Iterator, TypeVar
@@ -46,6 +47,12 @@ from actions.models import (
     Trial,
 )
 
+# The words of an alias that name a trial or its number ("CARE-MS 2", "CAREMSII"), never matched
+# by near spelling.
+TRIAL_NAME_OR_NUMBER = re.compile(r"care|\b(i|ii|1|2|one|two)\b", re.IGNORECASE)
+# How alike a misspelt description of a trial's people must be: "new to treatmnt" (0.97) and
+# "never been tretaed" (0.94) are found; "already tested" (0.90 to "already treated") is not.
+DESCRIBED_CUTOFF = 0.92
 T = TypeVar("T")
 
 
@@ -94,11 +101,23 @@ class KnowledgeStore:
     def find_trials(self, words: str) -> list[Trial]:
         """The trials `words` name, by name, key or alias, in the order written.
 
-        Exact words only, no near spellings: "CARE-MS I" and "CARE-MS II" differ by one letter.
+        A trial's name and number are found as written only: "CARE-MS I" and "CARE-MS II" differ
+        by one letter. When none is named, an alias describing a trial's people may be found
+        misspelt ("people new to treatmnt"), the closest one only.
         """
 
         def find() -> list[Trial]:
-            return find_all_mentions(words, by_name(self.trials()))
+            named = find_all_mentions(words, by_name(self.trials()))
+            if named:
+                return named
+            described = {
+                alias: trial
+                for trial in self.trials()
+                for alias in trial.aliases
+                if not TRIAL_NAME_OR_NUMBER.search(alias)
+            }
+            near = find_mention(words, described, cutoff=DESCRIBED_CUTOFF)
+            return [near] if near is not None else []
 
         return list(self._once_in_this_answer(("find_trials", words), find))
 

@@ -91,10 +91,16 @@ def test_the_facts_sheet_copy_is_the_one_the_project_checks_against() -> None:
         ("compare care ms 1 with care ms 2", ["care-ms-i", "care-ms-ii"]),
         ("what were the CARE-MS trials", []),
         ("what was CARE-MS III", []),
+        ("what was caremsiii", []),
         ("what treatment did they have", []),
+        # A description of the people, misspelt, is still found; a name or number never is.
+        ("results for people new to treatmnt?", ["care-ms-i"]),
+        ("people who have never been tretaed", ["care-ms-i"]),
+        ("was it already tested in people like me", []),
+        ("rebif relapse % in the newbie trial", ["care-ms-i"]),
     ],
 )
-def test_a_trial_is_found_by_its_name_or_its_people_and_never_by_a_near_spelling(
+def test_a_trial_is_found_by_its_name_or_its_people_and_never_by_a_near_spelling_of_its_name(
     store: KnowledgeStore, words: str, keys: list[str]
 ) -> None:
     assert [trial.key for trial in store.find_trials(words)] == keys

@@ -337,6 +337,7 @@ def test_other_ways_of_saying_did_not_relapse_get_the_relapse_free_figures(use_s
         ("my treatment stopped working, how many relapsed on lemtrada?", "CARE-MS II"),
         ("I haven't started anything yet, how many relapsed on lemtrada?", "CARE-MS I"),
         ("I was diagnosed last month, how many relapsed on lemtrada?", "CARE-MS I"),
+        ("i havent taken anything for my ms yet, how many relapsed on lemtrada?", "CARE-MS I"),
     ],
 )
 def test_the_person_s_situation_in_their_own_words_decides_the_trial(
