@@ -15,7 +15,7 @@ from rasa_sdk.events import EventType, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.answers import scope_refusal
-from actions.asked import outcomes_named
+from actions.asked import outcomes_named, treatment_asked
 from actions.database import StoreUnavailable
 from actions.store import read_store
 from actions.topics import MAIN_TOPICS, QUESTION_PREFIX, TOPIC_TITLES, offer_topics, topic_buttons
@@ -69,7 +69,10 @@ class ActionAskWhichTopic(Action):
     ) -> list[EventType]:
         text = tracker.latest_message.get("text") or ""
         try:
-            honest = await read_store(lambda store: scope_refusal(store, store.find_treatment(text), text))
+            # The medicine asked about, not one in the person's own story ("I was on Tecfidera").
+            honest = await read_store(
+                lambda store: scope_refusal(store, treatment_asked(store, tracker), text)
+            )
         except StoreUnavailable:
             honest = None
         if honest:

@@ -128,7 +128,7 @@ SITUATIONS = {
                 r"(on|while\s+on|whilst\s+on|despite|even\s+on|anyway)\b",
                 PERSON + OWN_CLAUSE + r"\bstill\s+(relapsing|relapsed|(had|having|get|getting)\s+relapses)\b",
                 # "my dad already tried interferon", "he went on Avonex", "I've been on two drugs"
-                PERSON + r"\s+(have\s+|has\s+|had\s+|'ve\s+|am\s+|is\s+|was\s+|were\s+)?"
+                PERSON + r"(\s+|['’]s\s+)(have\s+|has\s+|had\s+|'ve\s+|am\s+|is\s+|was\s+|were\s+)?"
                 r"((already|previously|also|then|first)\s+)?(been\s+)?(on|taking|taken|takes?|tried|took|used|uses?|using|went\s+on"
                 r"|started\s+on|put\s+on)\s+("
                 + EARLIER_MEDICINES
@@ -158,6 +158,11 @@ SITUATIONS = {
                 + MEDICINES
                 + r"\s+(had\s+)?(failed|didn'?t\s+work|did\s+not\s+work|stopped\s+working)",
                 r"\bbroke\s+through\b",
+                # "people like me who'd relapsed on interferon": the person's own story, whatever
+                # the medicine (without "like me" it could be the trial's interferon group).
+                r"\b(people|patients|ppl|someone|those|others|folks?)\s+like\s+(me|him|her|us|my\s+\w+)\s+"
+                r"(who|who'?d|whod|who'?ve|whove|that)\b[^.?!;]*?\brelaps(ed|es|ing)\s+(on|while\s+on|despite)\s+"
+                + EARLIER_MEDICINES,
             )
         ),
         re.IGNORECASE,

@@ -40,6 +40,8 @@ from rasa.shared.nlu.constants import (
 )
 from rasa.shared.nlu.training_data.message import Message
 
+from nlu.intent_classifier import QUESTION
+
 OUTCOME_ENTITY = "outcome"
 QUESTION_PREFIX = "ask_"  # the question about outcome "relapse" is the intent "ask_relapse"
 # The only guesses the agreement may set aside: questions for figures, and broad or bare
@@ -101,11 +103,7 @@ class OutcomeAgreement(GraphComponent, IntentClassifier):
         return messages
 
     def _agree(self, message: Message) -> None:
-        outcomes = {
-            entity.get(ENTITY_ATTRIBUTE_VALUE)
-            for entity in message.get(ENTITIES) or []
-            if entity.get(ENTITY_ATTRIBUTE_TYPE) == OUTCOME_ENTITY
-        }
+        outcomes = _outcomes_asked(message)
         if len(outcomes) != 1:
             return
         wanted = f"{QUESTION_PREFIX}{outcomes.pop()}"
@@ -130,3 +128,20 @@ class OutcomeAgreement(GraphComponent, IntentClassifier):
         logger.debug("The words confirm %s: confidence raised to %.2f", wanted, confidence)
         message.set(INTENT, verdict, add_to_output=True)
         message.set(INTENT_RANKING_KEY, [verdict, *others], add_to_output=True)
+
+
+def _outcomes_asked(message: Message) -> set[str]:
+    """The outcomes the message names; in a long message whose question the classifier found
+    (`QUESTION`), those in the question when it names any ("she had a relapse last year. Is
+    the thyroid problem common?" asks about autoimmunity)."""
+    named = [
+        entity
+        for entity in message.get(ENTITIES) or []
+        if entity.get(ENTITY_ATTRIBUTE_TYPE) == OUTCOME_ENTITY
+    ]
+    span = message.get(QUESTION)
+    if isinstance(span, dict):
+        start, end = span.get("start", 0), span.get("end", 0)
+        inside = [e for e in named if isinstance(e.get("start"), int) and start <= e["start"] < end]
+        named = inside or named
+    return {entity.get(ENTITY_ATTRIBUTE_VALUE) for entity in named}

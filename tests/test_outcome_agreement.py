@@ -14,11 +14,19 @@ from rasa.shared.nlu.training_data.message import Message
 from nlu.agreement import OutcomeAgreement
 from tests.helpers import PROJECT_ROOT
 
-FALLBACK_THRESHOLD = 0.4
+PIPELINE = {
+    step["name"]: step for step in yaml.safe_load((PROJECT_ROOT / "config.yml").read_text())["pipeline"]
+}
+FALLBACK_THRESHOLD = PIPELINE["FallbackClassifier"]["threshold"]
+SETTINGS = {
+    key: PIPELINE["nlu.agreement.OutcomeAgreement"].get(key, value)
+    for key, value in OutcomeAgreement.get_default_config().items()
+}
 
 
 def understood(text: str, guesses: dict[str, float], outcomes: list[str]) -> dict[str, Any]:
-    """The intent the component leaves on a message the classifier ranked as `guesses`."""
+    """The intent the component, as config.yml sets it, leaves on a message the classifier ranked
+    as `guesses`, with `outcomes` named."""
     ranking = [{"name": name, "confidence": confidence} for name, confidence in guesses.items()]
     message = Message(
         data={
@@ -28,7 +36,7 @@ def understood(text: str, guesses: dict[str, float], outcomes: list[str]) -> dic
             ENTITIES: [{"entity": "outcome", "value": outcome, "start": 0, "end": 1} for outcome in outcomes],
         }
     )
-    OutcomeAgreement(**OutcomeAgreement.get_default_config()).process([message])
+    OutcomeAgreement(**SETTINGS).process([message])
     return message.get(INTENT)
 
 
@@ -88,8 +96,15 @@ def test_a_confident_guess_is_left_alone() -> None:
         (["relapse", "infections"], {"ask_relapse": 0.3, "ask_infections": 0.29}),  # two named
         (
             ["disability"],
-            {"ask_relapse": 0.3, "ask_relapse_free": 0.29, "ask_disability": 0.2},
-        ),  # not a top guess
+            {
+                "ask_relapse": 0.3,
+                "ask_relapse_free": 0.29,
+                "ask_results": 0.1,
+                "ask_trial_overview": 0.08,
+                "ask_participants": 0.06,
+                "ask_disability": 0.05,
+            },
+        ),  # not among the top guesses
     ],
 )
 def test_without_one_outcome_among_the_best_guesses_nothing_changes(
@@ -104,3 +119,26 @@ def test_the_agreement_runs_after_the_entities_and_before_the_fallback_decides()
     ]
     agreement = pipeline.index("nlu.agreement.OutcomeAgreement")
     assert pipeline.index("EntitySynonymMapper") < agreement < pipeline.index("FallbackClassifier")
+
+
+def test_a_guess_further_down_is_raised_when_only_broad_or_figure_questions_rank_above_it() -> None:
+    guesses = {"ask_relapse": 0.29, "inform_trial": 0.28, "ask_participants": 0.11, "ask_relapse_rate": 0.1}
+    assert understood("what was the annualised relapse rate?", guesses, ["relapse_rate"])["name"] == (
+        "ask_relapse_rate"
+    )
+
+
+def test_in_a_long_message_only_the_outcomes_of_its_question_count() -> None:
+    """The story's relapse is not the question: "Is the thyroid problem common?" is."""
+    text = "She had a relapse last year. Is the thyroid problem common?"
+    message_outcomes = [
+        {"entity": "outcome", "value": "relapse", "start": text.index("relapse"), "end": 0},
+        {"entity": "outcome", "value": "autoimmunity", "start": text.index("thyroid"), "end": 0},
+    ]
+    ranking = [{"name": "ask_relapse", "confidence": 0.3}, {"name": "ask_autoimmunity", "confidence": 0.28}]
+    message = Message(
+        data={TEXT: text, INTENT: ranking[0], INTENT_RANKING_KEY: ranking, ENTITIES: message_outcomes}
+    )
+    message.set("question", {"start": text.index("Is the"), "end": len(text)})
+    OutcomeAgreement(**SETTINGS).process([message])
+    assert message.get(INTENT)["name"] == "ask_autoimmunity"

@@ -258,6 +258,25 @@ def test_an_unclear_message_naming_another_trial_gets_the_honest_reply_not_topic
     assert not messages[0].get("buttons")
 
 
+def test_an_unclear_message_with_a_medicine_in_the_person_s_story_gets_topics_not_a_refusal(
+    use_store,
+) -> None:
+    from actions.fallback import NOT_SURE, ActionAskWhichTopic
+
+    text = "i was on tecfidera and i relapsed. what was the relapse rate for people like me?"
+    start = text.index("tecfidera")
+    entities = [{"entity": "treatment", "value": "dimethyl fumarate", "start": start, "end": start + 9}]
+    messages, _ = run_action(ActionAskWhichTopic(), tracker_from("nlu_fallback", text, entities))
+    assert texts(messages) == [NOT_SURE]
+
+
+def test_an_unclear_message_asking_about_an_untested_medicine_still_gets_the_honest_reply(use_store) -> None:
+    from actions.fallback import ActionAskWhichTopic
+
+    messages, _ = run_action(ActionAskWhichTopic(), tracker_from("nlu_fallback", "tecfidera relapses??"))
+    assert "did not have a group on dimethyl fumarate" in texts(messages)[0]
+
+
 def test_when_the_model_suspects_an_emergency_no_rule_confirms_the_fallback_says_how_to_get_help() -> None:
     from rasa_sdk import Tracker
 
