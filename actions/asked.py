@@ -80,6 +80,17 @@ QUOTED_FIGURE = re.compile(r"(?<![\w.])(\d+\.\d+|\d+(?=\s*(%|per\s?cent)))", re.
 QUESTION = "question"  # where the question of a long message is (nlu/intent_classifier.py)
 ALSO_ASKED = "also_asked"  # the other questions of a compound message (nlu/intent_classifier.py)
 CURE = re.compile(r"\bcur(e|es|ed|ing)\b", re.IGNORECASE)
+# "Does it (actually) work?", "did Lemtrada work?": whether it helped, which the results answer;
+# "how does it work?" asks how it works, and stays with the model's answer.
+DOES_IT_WORK = re.compile(
+    r"(?<!\bhow\s)\b(does|did|do|will|would)\s+(it|this|that|the\s+\w+|\w+)\s+(actually\s+|really\s+|even\s+)?work\b",
+    re.IGNORECASE,
+)
+# "CARE-MS I outcome?", "what did CARE-MS I show?": a trial named with a word for what it found.
+FINDINGS = re.compile(
+    r"\b(results?|outcomes?|findings?|found|find|show(ed|n|s)?|conclusions?|conclude[ds]?)\b", re.IGNORECASE
+)
+MECHANISM = "mechanism"
 KNOWN_TOPICS = frozenset(TOPIC_OF_INTENT.values())
 TOPIC_OF_MEASURE = {"hazard ratio": "disability", "rate ratio": "relapse_rate"}
 # The years after the 2-year trials, as people write them: "year 3", "five years".
@@ -207,8 +218,12 @@ def topics_asked(tracker: Tracker) -> list[str]:
     """
     intent = intent_of(tracker)
     named = outcomes_named(tracker)
+    text = typed_text(tracker)
     if intent in TOPIC_OF_INTENT:
-        return _with_other_questions(tracker, _in_order(TOPIC_OF_INTENT[intent], named))
+        topic = TOPIC_OF_INTENT[intent]
+        if topic == MECHANISM and DOES_IT_WORK.search(text):
+            topic = RESULTS  # "does it actually work?" asks whether it helped
+        return _with_other_questions(tracker, _in_order(topic, named))
     if named:
         return named
     remembered = text_slot(tracker, "topic")
@@ -217,7 +232,8 @@ def topics_asked(tracker: Tracker) -> list[str]:
     if intent == FOLLOW_UP:
         return [WHAT_IS_TREATMENT]  # "what about Lemtrada?" as a first question
     if intent == TRIAL_FOLLOW_UP:
-        return [TRIAL_OVERVIEW]  # "what about CARE-MS I?" as a first question
+        # "what about CARE-MS I?" as a first question; "CARE-MS I outcome?" asks what it found
+        return [RESULTS if FINDINGS.search(text) else TRIAL_OVERVIEW]
     return []
 
 

@@ -75,6 +75,24 @@ def test_the_results_say_in_short_which_outcomes_were_clearly_better_and_which_w
     )
 
 
+@pytest.mark.parametrize(
+    "intent, text, entities",
+    [
+        ("ask_mechanism", "does lemtrada actually work", [ALEMTUZUMAB]),
+        ("ask_mechanism", "did it even work", []),
+        ("inform_trial", "CARE-MS I outcome?", [CARE_MS_I]),
+        ("inform_trial", "what did care ms 1 show", [CARE_MS_I]),
+    ],
+)
+def test_whether_it_worked_is_answered_with_the_results(use_store, intent: str, text: str, entities) -> None:
+    assert ask(intent, text, entities).startswith("Here are the main results of CARE-MS")
+
+
+def test_how_it_works_is_still_how_it_works(use_store) -> None:
+    said = ask("ask_mechanism", "how does lemtrada work", [ALEMTUZUMAB])
+    assert "main results" not in said and "CD52" in said
+
+
 def test_can_it_cure_ms_says_honestly_that_the_trials_did_not_test_a_cure(use_store) -> None:
     said = ask("ask_results", "can it cure ms?")
     assert said.startswith(NOT_A_CURE) and has_caveat_and_source(said)
