@@ -63,6 +63,17 @@ WEIGHED_AGAINST = re.compile(
     re.IGNORECASE,
 )
 SET_ASIDE = re.compile(r"(\bnot|\brather\s+than|\binstead\s+of|\bexcept)\s+(the\s+|on\s+)?$", re.IGNORECASE)
+# An outcome the person sets aside ("I'm not worried about relapses", "not asking about the
+# infections this time", "forget the relapses", "apart from side effects"): not what they ask.
+# "How many did NOT relapse?" is not one of these: it asks for the relapse-free count.
+OUTCOME_SET_ASIDE = re.compile(
+    r"(\b(not|n't|never)\s+(really\s+)?(worried|asking|interested|bothered|concerned|talking)\s+(about|in|with)"
+    r"|\b(don'?t|do\s+not)\s+(want|need|care\s+about|mean|ask\s+about)"
+    r"|\b(forget(\s+about)?|never\s+mind|apart\s+from|other\s+than|except(\s+for)?|leaving\s+aside|but\s+not)"
+    r"|\bnot\s+(the|about\s+the|about))\s+"
+    r"([^\s,.;:?!]+\s+){0,4}$",  # the outcome within a few words of the cue, in its clause
+    re.IGNORECASE,
+)
 # Compared with no treatment, or asked whether there was an untreated group: the question is
 # about a group neither trial had (the treatments file's `placebo`), whatever medicine it names.
 PLACEBO = "placebo"
@@ -194,10 +205,11 @@ def outcomes_named(tracker: Tracker) -> list[str]:
     Only the topics there are: a word the model tagged but no synonym mapped ("yearly relaspe
     rate") stays as typed, and once remembered as the topic it made every follow-up ("is that
     good?") a question about nothing."""
+    text = tracker.latest_message.get("text") or ""
     found = [
         entity
         for entity in entities_asked(tracker, "outcome", only_in_the_question=True)
-        if entity.get("value") in KNOWN_TOPICS
+        if entity.get("value") in KNOWN_TOPICS and not _set_aside(text, entity)
     ]
     found.sort(key=lambda entity: entity.get("start") or 0)
     named: list[str] = []
@@ -205,6 +217,14 @@ def outcomes_named(tracker: Tracker) -> list[str]:
         if entity["value"] not in named:
             named.append(entity["value"])
     return named
+
+
+def _set_aside(text: str, entity: dict) -> bool:
+    """Whether the words just before the outcome set it aside."""
+    start = entity.get("start")
+    if not isinstance(start, int):
+        return False
+    return bool(OUTCOME_SET_ASIDE.search(text[:start]))
 
 
 def topics_asked(tracker: Tracker) -> list[str]:

@@ -93,6 +93,38 @@ def test_how_it_works_is_still_how_it_works(use_store) -> None:
     assert "main results" not in said and "CD52" in said
 
 
+@pytest.mark.parametrize(
+    "intent, text, asked, set_aside",
+    [
+        (
+            "ask_disability",
+            "I'm not worried about relapses, it's my disability getting worse. What did CARE-MS II find?",
+            "disability that got worse",
+            "at least one relapse",
+        ),
+        (
+            "inform_treatment",
+            "I'm not asking about relapses this time, what about infections?",
+            "mild to moderate infection",
+            "at least one relapse",
+        ),
+    ],
+)
+def test_an_outcome_the_person_sets_aside_is_not_answered(
+    use_store, intent: str, text: str, asked: str, set_aside: str
+) -> None:
+    words = {"relapse": "relapses", "disability": "disability", "infections": "infections"}
+    entities = [entity("outcome", value, text, typed) for value, typed in words.items() if typed in text]
+    said = ask(intent, text, entities)
+    assert asked in said and set_aside not in said
+
+
+def test_how_many_did_not_relapse_is_not_a_relapse_set_aside(use_store) -> None:
+    text = "how many did not relapse on lemtrada?"
+    said = ask("ask_relapse", text, [entity("outcome", "relapse", text, "relapse")])
+    assert "had no relapse at all" in said
+
+
 def test_can_it_cure_ms_says_honestly_that_the_trials_did_not_test_a_cure(use_store) -> None:
     said = ask("ask_results", "can it cure ms?")
     assert said.startswith(NOT_A_CURE) and has_caveat_and_source(said)
