@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
 
 from actions import phrasing
-from actions.asked import RESULTS
+from actions.asked import PLACEBO, RESULTS
 from actions.models import Arm, Comparison, Endpoint, Guidance, OtherTrial, Result, Source, Treatment, Trial
 from actions.phrasing import sentence
 from actions.store import KnowledgeStore
@@ -505,9 +505,30 @@ def scope_refusal(
     if other is not None:
         return not_covered_trial(store, other)
     asked = list(trials) or [store.trial()]
+    if treatment is not None and treatment.key == PLACEBO:
+        return no_untreated_group(store, treatment).messages()
     if treatment is not None and not any(store.arms_for(trial, treatment) for trial in asked):
         return not_in_trial(asked[0], treatment).messages()
     return None
+
+
+def no_untreated_group(store: KnowledgeStore, placebo: Treatment) -> Reply:
+    """ "Compared with no treatment?": no trial here had an untreated or placebo group, so none can
+    say how people do without treatment; no figure is given."""
+    reply = Reply()
+    trials = store.trials()
+    treatments = list(dict.fromkeys(arm.name for trial in trials for arm in _main_arms(trial)))
+    neither = "Neither trial" if len(trials) == 2 else "None of the trials"
+    reply.say(
+        f"{neither} had a group with no treatment. There was no placebo group. Everyone got a "
+        f"treatment: {phrasing.listing(treatments, last='or')}. So the trials can't show how people "
+        "do with no treatment.",
+        *trials,
+    )
+    if placebo.what_it_is:
+        reply.say(placebo.what_it_is, placebo)
+    reply.say(TALK_TO_YOUR_TEAM)
+    return reply
 
 
 def not_covered_trial(store: KnowledgeStore, other: OtherTrial) -> list[str]:

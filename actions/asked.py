@@ -78,7 +78,7 @@ OUTCOME_SET_ASIDE = re.compile(
 # about a group neither trial had (the treatments file's `placebo`), whatever medicine it names.
 PLACEBO = "placebo"
 NO_TREATMENT_GROUP = re.compile(
-    r"\b(compared?\s+(with|to)|versus|vs\.?|against|than|over)\s+(just\s+)?(doing\s+nothing|nothing(\s+at\s+all)?"
+    r"\b(compar\w*\s+(\w+\s+){0,4}?(with|to|against)|versus|vs\.?|against|than|over)\s+(just\s+)?(doing\s+nothing|nothing(\s+at\s+all)?"
     r"|no\s+(treatment|medicine|drug|meds|dmt)s?(\s+at\s+all)?|not\s+(treating|taking\s+anything|having\s+anything)"
     r"|(a\s+|the\s+)?placebo|(a\s+|the\s+)?dummy|untreated\s+(people|patients|group)|being\s+untreated)\b"
     r"|\b(was|were|is)\s+there\s+(a\s+|an\s+|any\s+)?(placebo|untreated|no[\s-]treatment|dummy|sugar[\s-]pill)"

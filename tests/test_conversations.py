@@ -125,7 +125,7 @@ def test_personal_advice_is_declined_kindly(chat) -> None:
 
 def test_a_group_that_did_not_exist_gets_an_honest_answer(chat) -> None:
     said = texts(chat("how many people relapsed on placebo?"))
-    assert said[0].startswith("The CARE-MS II trial did not have a group on placebo")
+    assert said[0].startswith("Neither trial had a group with no treatment. There was no placebo group.")
     assert not any("%" in text for text in said)
 
 

@@ -272,7 +272,9 @@ def test_a_comparison_with_no_treatment_says_there_was_no_such_group(
 ) -> None:
     """Both trials compared two medicines; a figure against no treatment would be a guess."""
     sent, _ = ask(intent, text, [ALEMTUZUMAB])
-    assert sent[0].startswith("The CARE-MS II trial did not have a group on placebo"), sent[0]
+    assert sent[0].startswith("Neither trial had a group with no treatment. There was no placebo group."), (
+        sent[0]
+    )
     assert "interferon beta-1a" in sent[0]
     assert not any("35 in 100" in said or "0.26" in said for said in sent)
 

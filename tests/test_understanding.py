@@ -240,9 +240,21 @@ def test_someone_who_tried_other_treatments_gets_care_ms_ii_after_a_care_ms_i_an
     assert said.startswith("In the CARE-MS II trial") and "35" in said
 
 
-def test_relapses_with_no_treatment_at_all_says_there_was_no_such_group(use_store) -> None:
-    said = ask("ask_relapse_rate", "relapse rate with no treatment at all?")
-    assert "did not have a group on placebo" in said and "0.26" not in said and "0.52" not in said
+@pytest.mark.parametrize(
+    "intent, text",
+    [
+        ("ask_relapse_rate", "relapse rate with no treatment at all?"),
+        ("ask_results", "If I compare Lemtrada with no medicine, how much better it is?"),
+        ("ask_results", "didnt they compare it with no treatment at all?"),
+    ],
+)
+def test_compared_with_no_treatment_says_neither_trial_had_an_untreated_group(
+    use_store, intent: str, text: str
+) -> None:
+    said = ask(intent, text)
+    assert said.startswith("Neither trial had a group with no treatment. There was no placebo group.")
+    assert "Everyone got a treatment: alemtuzumab 12 mg or interferon beta-1a." in said
+    assert not re.search(r"\d+(\.\d+)?%|0\.\d", said)
 
 
 def test_no_facts_never_suggests_the_topic_just_asked_about() -> None:
