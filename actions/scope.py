@@ -158,6 +158,14 @@ SITUATIONS = {
                 + MEDICINES
                 + r"\s+(had\s+)?(failed|didn'?t\s+work|did\s+not\s+work|stopped\s+working)",
                 r"\bbroke\s+through\b",
+                # "my friend, who'd already been on Rebif", "my mum who has tried two drugs"
+                PERSON
+                + r",?\s+(who|who'?d|whod|who\s+has|who\s+had|who'?s)\s+((already|previously|also)\s+)?"
+                r"(been\s+on|had|tried|taken|used|relapsed\s+on)\s+("
+                + EARLIER_MEDICINES
+                + r"|(a|an|another|other|two|three|\d|several|some)\s+(\w+\s+)?(ms\s+)?"
+                + MEDICINES
+                + ")",
                 # "people like me who'd relapsed on interferon": the person's own story, whatever
                 # the medicine (without "like me" it could be the trial's interferon group).
                 r"\b(people|patients|ppl|someone|those|others|folks?)\s+like\s+(me|him|her|us|my\s+\w+)\s+"

@@ -98,6 +98,8 @@ def test_the_facts_sheet_copy_is_the_one_the_project_checks_against() -> None:
         ("people who have never been tretaed", ["care-ms-i"]),
         ("was it already tested in people like me", []),
         ("rebif relapse % in the newbie trial", ["care-ms-i"]),
+        ("and for people who had already been on other drugs?", ["care-ms-ii"]),
+        ("I have never been on other drugs", []),
     ],
 )
 def test_a_trial_is_found_by_its_name_or_its_people_and_never_by_a_near_spelling_of_its_name(

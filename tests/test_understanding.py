@@ -434,6 +434,10 @@ def test_the_person_s_situation_in_their_own_words_decides_the_trial(
         ("she relapsed twice on copaxone, how did people like her do on lemtrada?", "CARE-MS II"),
         ("How did people like me who'd relapsed on interferon do on lemtrada?", "CARE-MS II"),
         ("My wife's been on Rebif for four years. How did people like her do on lemtrada?", "CARE-MS II"),
+        (
+            "And for my friend, who'd already been on Rebif? How did people like her do on lemtrada?",
+            "CARE-MS II",
+        ),
     ],
 )
 def test_a_situation_told_in_a_story_decides_the_trial_over_people_like_me(
