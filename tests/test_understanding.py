@@ -328,10 +328,27 @@ def test_two_answers_in_one_reply_each_keep_their_source_and_repeat_nothing(use_
     assert sum("\nSource" in t for t in said) == 2
 
 
-def test_the_person_s_own_medicine_in_their_story_is_not_taken_for_the_question(use_store) -> None:
-    text = "I've been on copaxone for years, how many people relapsed on lemtrada?"
+@pytest.mark.parametrize(
+    "text, words, medicine",
+    [
+        (
+            "I've been on copaxone for years, how many people relapsed on lemtrada?",
+            "copaxone",
+            "glatiramer acetate",
+        ),
+        (
+            "I have taken Betaferon for six years, how many relapsed on lemtrada?",
+            "Betaferon",
+            "interferon beta-1b",
+        ),
+        ("I'm using tecfidera, how many relapsed on lemtrada?", "tecfidera", "dimethyl fumarate"),
+    ],
+)
+def test_the_person_s_own_medicine_in_their_story_is_not_taken_for_the_question(
+    use_store, text: str, words: str, medicine: str
+) -> None:
     entities = [
-        entity("treatment", "glatiramer acetate", text, "copaxone"),
+        entity("treatment", medicine, text, words),
         entity("treatment", "alemtuzumab", text, "lemtrada"),
     ]
     said = ask("ask_relapse", text, entities)
@@ -339,25 +356,7 @@ def test_the_person_s_own_medicine_in_their_story_is_not_taken_for_the_question(
         r"In the CARE-MS II trial, here is how many people [^.]*\. On alemtuzumab[^,]*, about 35 in 100",
         said,
     )
-    assert "no glatiramer acetate group" not in said
-
-
-@pytest.mark.parametrize(
-    "text, words",
-    [
-        ("I have taken Betaferon for six years, how many relapsed on lemtrada?", "Betaferon"),
-        ("I'm using avonex, how many relapsed on lemtrada?", "avonex"),
-    ],
-)
-def test_a_medicine_taken_or_used_in_the_person_s_story_is_not_the_question(
-    use_store, text: str, words: str
-) -> None:
-    entities = [
-        entity("treatment", "interferon beta-1b", text, words),
-        entity("treatment", "alemtuzumab", text, "lemtrada"),
-    ]
-    said = ask("ask_relapse", text, entities)
-    assert said.startswith("In the CARE-MS II trial,") and "did not have a group on" not in said
+    assert f"no {medicine} group" not in said and "did not have a group on" not in said
 
 
 def test_a_medicine_the_trials_did_not_test_named_alone_is_still_refused(use_store) -> None:
