@@ -110,16 +110,23 @@ class KnowledgeStore:
             named = find_all_mentions(words, by_name(self.trials()))
             if named:
                 return named
-            described = {
+            near = find_mention(words, self._described_trials(), cutoff=DESCRIBED_CUTOFF)
+            return [near] if near is not None else []
+
+        return list(self._once_in_this_answer(("find_trials", words), find))
+
+    def _described_trials(self) -> dict[str, Trial]:
+        """Each trial under the aliases that describe its people, not its name or number."""
+
+        def described() -> dict[str, Trial]:
+            return {
                 alias: trial
                 for trial in self.trials()
                 for alias in trial.aliases
                 if not TRIAL_NAME_OR_NUMBER.search(alias)
             }
-            near = find_mention(words, described, cutoff=DESCRIBED_CUTOFF)
-            return [near] if near is not None else []
 
-        return list(self._once_in_this_answer(("find_trials", words), find))
+        return self._once("described_trials", described)
 
     def endpoints_on(self, trial: Trial, topic: str) -> list[Endpoint]:
         return self._endpoints(("on", trial.id, topic), trial, Endpoint.topic == topic)
