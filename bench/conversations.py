@@ -33,7 +33,7 @@ from typing import Any, Callable
 import yaml
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-BLIND_CONVERSATIONS = PROJECT_ROOT / "tests" / "blind" / "conversations-2026-12-r8.yml"  # the newest
+BLIND_CONVERSATIONS = PROJECT_ROOT / "tests" / "blind" / "conversations-2026-12-r9.yml"  # the newest
 RECORDED = PROJECT_ROOT / "docs" / "benchmarks" / "blind-conversations.json"
 REPORT = PROJECT_ROOT / "docs" / "benchmarks.md"
 SECTION_TITLE = "## Understanding whole conversations: the blind set"
