@@ -28,6 +28,7 @@ from actions.asked import (
     CHANCE,
     EXPLANATION,
     FACTS,
+    PLACEBO,
     RESULTS,
     TRIAL_FOLLOW_UP,
     Asked,
@@ -159,13 +160,16 @@ class ActionAnswerQuestion(Action):
 
 
 def answer_topic(store: KnowledgeStore, asked: Asked, topic: str) -> list[str] | None:
-    """One topic of what was asked: its facts, or the last answer's figures explained again."""
-    if asked.wants == CHANCE:
+    """One topic of what was asked: its facts, or the last answer's figures explained again.
+    A question against no treatment ("how much does it cut relapses compared to doing nothing?")
+    gets the honest reply that no group went untreated, however it was asked."""
+    untreated = asked.treatment is not None and asked.treatment.key == PLACEBO
+    if asked.wants == CHANCE and not untreated:
         # Of every trial the last answer put side by side.
         explained = how_sure(store, asked.trials or [store.trial()], topic, asked.treatment)
         if explained is not None:
             return explained
-    elif asked.wants != FACTS:
+    elif asked.wants != FACTS and not untreated:
         trial = asked.trials[0] if asked.trials else store.trial()
         explained = explain_last_answer(store, trial, topic, asked.treatment, asked.wants)
         if explained is not None:

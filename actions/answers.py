@@ -226,7 +226,7 @@ def _several_trials(
     ):
         say_caveat(reply, store, trials[0], name_the_trial=True)
     else:
-        _say_after_a_risk(reply, store, trials[0], topic, name_the_trial=True)
+        say_after_a_risk(reply, store, trials[0], topic, name_the_trial=True)
     return reply
 
 
@@ -278,11 +278,11 @@ def _outcome(
     if benefit:
         say_caveat(reply, store, trial)
         return reply
-    _say_after_a_risk(reply, store, trial, topic, said_guidance)
+    say_after_a_risk(reply, store, trial, topic, said_guidance)
     return reply
 
 
-def _say_after_a_risk(
+def say_after_a_risk(
     reply: Reply,
     store: KnowledgeStore,
     trial: Trial,

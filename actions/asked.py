@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from rasa_sdk import Tracker
 
 from actions.models import Treatment, Trial
-from actions.scope import trials_asked
+from actions.scope import OWN_CLAUSE, PERSON, trials_asked
 from actions.store import KnowledgeStore
 from actions.topics import LONG_TERM, LONG_TERM_INTENT, TOPIC_OF_INTENT
 
@@ -51,7 +51,7 @@ NOT_RELAPSED = re.compile(
 # A medicine in the person's own story ("I was on Betaferon and still relapsed", "people like
 # me who relapsed on Copaxone"): what they had, not what they ask about.
 OWN_HISTORY = re.compile(
-    r"\b(i|i've|ive|i'm|im|he|he's|she|she's|we|they|my\s+\w+|who|who'?d|whod)\b[^.?!]*"
+    r"\b(i|i've|ive|i'm|im|he|he's|she|she's|we|they|my\s+\w+|who|who'?d|whod|mum|mom|mam|dad|mother|father)\b[^.?!]*"
     r"\b(was|were|been|went|tried|took|taken|taking|take|used|use|using|relapsed|relapsing|switched|treated)\s+"
     r"(on\s+|with\s+|from\s+)?(\w+\s+)?$"
     r"|\b(i'?m|im|i\s+am|he'?s|she'?s|he\s+is|she\s+is|they'?re|they\s+are)\s+(\w+\s+)?on\s+$",
@@ -74,6 +74,14 @@ OUTCOME_SET_ASIDE = re.compile(
     r"([^\s,.;:?!]+\s+){0,4}$",  # the outcome within a few words of the cue, in its clause
     re.IGNORECASE,
 )
+# The person's own clause, up to the outcome: "she's already been on treatment and [relapsed]".
+# It tells what happened ("relapsed", "had a relapse", "got an infection"), not what they want
+# ("I want to know the relapse rate").
+OWN_STORY = re.compile(PERSON + OWN_CLAUSE + r"$", re.IGNORECASE)
+STORY_VERB = re.compile(r"\w+ed\b", re.IGNORECASE)
+HAD_ONE = re.compile(
+    r"\b(had|has\s+had|got|gets|getting|get|keeps?\s+getting)\s+(\w+\s+){0,2}$", re.IGNORECASE
+)
 # Compared with no treatment, or asked whether there was an untreated group: the question is
 # about a group neither trial had (the treatments file's `placebo`), whatever medicine it names.
 PLACEBO = "placebo"
@@ -82,7 +90,22 @@ NO_TREATMENT_GROUP = re.compile(
     r"|no\s+(treatment|medicine|drug|meds|dmt)s?(\s+at\s+all)?|not\s+(treating|taking\s+anything|having\s+anything)"
     r"|(a\s+|the\s+)?placebo|(a\s+|the\s+)?dummy|untreated\s+(people|patients|group)|being\s+untreated)\b"
     r"|\b(was|were|is)\s+there\s+(a\s+|an\s+|any\s+)?(placebo|untreated|no[\s-]treatment|dummy|sugar[\s-]pill)"
-    r"|\b(did|do)\s+(they|any|anyone|some|people|patients)\s+(\w+\s+)?(use|get|have|take|give)\s+(a\s+)?placebo",
+    r"|\b(did|do)\s+(they|any|anyone|some|people|patients)\s+(\w+\s+)?(use|get|have|take|give)\s+(a\s+)?placebo"
+    # "a group in the study that just got a dummy drip or nothing", "nobody in them got no
+    # treatment at all?", "patients who received no treatment whatsoever, for comparison":
+    # a group given nothing by the trial, not people new to treatment ("who had no treatment
+    # before"), whom CARE-MS I included.
+    r"|\b(people|patients|anyone|anybody|nobody|no[\s-]?one|someone|group|those|ones)\s+(\w+\s+){0,5}?"
+    r"(who|that|which)?\s*(just\s+|only\s+)?(got|get|getting|received|receiving|was\s+given|were\s+given)\s+"
+    r"(just\s+|only\s+)?(a\s+dummy|a\s+placebo|placebo|a\s+sugar[\s-]pill|nothing\b(?!\s+(before|yet|else))"
+    r"|no\s+(treatment|medicine|drug|meds|therapy)s?\s+(at\s+all|whatsoever|for\s+comparison|instead))"
+    # "what if I just don't take anything?": going without treatment, which no group did
+    r"|\bwhat\s+(if|happens\s+if|about\s+if)\s+(i|you|we|he|she|they|someone|people|my\s+\w+)\s+(just\s+)?"
+    r"(don'?t|dont|do\s+not|doesn'?t|does\s+not|never)\s+(take|have|get|use|start)\s+"
+    r"(anything|any\s+(treatment|medicine|drug|meds|dmt)s?)\b(?!\s+(yet|before))"
+    # "what happens to people with no treatment?"
+    r"|\bhappens?\s+to\s+(people|patients|someone|anyone)\s+(with|on|taking|having|who\s+take)\s+"
+    r"(no\s+(treatment|medicine|drug|meds|therapy)s?|nothing)\b(?!\s+(before|yet))",
     re.IGNORECASE,
 )
 # A figure quoted back ("what does 0.x mean?", "the N% thing", "p=0.x"): a number with a
@@ -141,7 +164,10 @@ STATISTICS = re.compile(
     r"|\b(relative|absolute)\s+(risk|reduction|difference|figure|or\s+absolute|or\s+relative)\b"
     r"|(%|\bper\s?cent)\s+(lower|fewer|less|reduction)"
     # "by what percent did it lower relapses?", "how much did it cut relapses by?"
-    r"|\bby\s+(what|how\s+much|how\s+many)\s+(percent|per\s+cent|%|percentage)|\bby\s+how\s+much\b"
+    r"|\bby\s+(what|how\s+much|how\s+many)\s+(percent|per\s+cent|%|percentage|proportion|fraction|amount)"
+    r"|\bby\s+how\s+much\b"
+    # "how much Lemtrada cut the yearly relapse rate", "how much did it improve disability"
+    r"|\bhow\s+much\s+(did\s+|does\s+)?(\w+\s+){0,2}?(cut|reduced?|lowered|improved?|slowed|lessened)\b"
     r"|\bwhat\s+(percent|percentage)\s+(lower|fewer|less|reduction|drop|cut)"
     r"|\b(cut|reduc|lower)\w*\s+(\w+\s+){0,4}by\s+(what|how\s+much)\b|\bhow\s+much\s+\w+\s+(\w+\s+){0,4}by\b"
     r"|\bhow\s+much\s+(lower|less|fewer|smaller|better)\b",
@@ -199,8 +225,9 @@ def entities_asked(tracker: Tracker, kind: str, only_in_the_question: bool = Fal
     return inside if inside or only_in_the_question else found
 
 
-def outcomes_named(tracker: Tracker) -> list[str]:
-    """The outcomes named in the question ("relapses", "infections"), in the order written.
+def outcomes_named(tracker: Tracker, only_in_the_question: bool = True) -> list[str]:
+    """The outcomes named in the question ("relapses", "infections"), in the order written;
+    anywhere in the message when not `only_in_the_question`.
 
     Only the topics there are: a word the model tagged but no synonym mapped ("yearly relaspe
     rate") stays as typed, and once remembered as the topic it made every follow-up ("is that
@@ -208,8 +235,10 @@ def outcomes_named(tracker: Tracker) -> list[str]:
     text = tracker.latest_message.get("text") or ""
     found = [
         entity
-        for entity in entities_asked(tracker, "outcome", only_in_the_question=True)
-        if entity.get("value") in KNOWN_TOPICS and not _set_aside(text, entity)
+        for entity in entities_asked(tracker, "outcome", only_in_the_question=only_in_the_question)
+        if entity.get("value") in KNOWN_TOPICS
+        and not _set_aside(text, entity)
+        and not _in_story(text, entity)
     ]
     found.sort(key=lambda entity: entity.get("start") or 0)
     named: list[str] = []
@@ -217,6 +246,16 @@ def outcomes_named(tracker: Tracker) -> list[str]:
         if entity["value"] not in named:
             named.append(entity["value"])
     return named
+
+
+def _in_story(text: str, entity: dict) -> bool:
+    """Whether the outcome is in the person's own story ("she's already been on treatment and
+    relapsed, so the other trial then"), not asked about ("I want to know how many relapsed")."""
+    start, end = entity.get("start"), entity.get("end")
+    if not isinstance(start, int) or not isinstance(end, int):
+        return False
+    happened = STORY_VERB.search(text[start:end]) or HAD_ONE.search(text[:start])
+    return bool(happened) and bool(OWN_STORY.search(text[:start]))
 
 
 def _set_aside(text: str, entity: dict) -> bool:
@@ -249,6 +288,11 @@ def topics_asked(tracker: Tracker) -> list[str]:
     remembered = text_slot(tracker, "topic")
     if remembered is not None:
         return [remembered]
+    # Nothing said before, and the question names no outcome: one in the story is what it is
+    # about ("...what the trial said about infections. Is it worse than Rebif for that?").
+    in_the_story = outcomes_named(tracker, only_in_the_question=False)
+    if in_the_story:
+        return in_the_story
     if intent == FOLLOW_UP:
         return [WHAT_IS_TREATMENT]  # "what about Lemtrada?" as a first question
     if intent == TRIAL_FOLLOW_UP:
@@ -304,6 +348,12 @@ def treatment_asked(
             named.append(treatment)
     if not named and text:
         treatment = store.find_treatment(text)
+        if (
+            treatment is not None
+            and treatment.key == PLACEBO
+            and treatment not in store.find_treatments(text)
+        ):
+            treatment = None  # "newly treated people" is one letter pair from "untreated people"
         if treatment is not None and treatment not in set_aside and not _in_own_history(text, treatment):
             named.append(treatment)
     in_trials = trials or [store.trial()]

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from actions import phrasing
 from actions.answers import (
-    TALK_TO_YOUR_TEAM,
     Reply,
     experimental_did_better,
     experimental_treatment,
     headline_results,
+    say_after_a_risk,
     say_caveat,
     say_endpoint,
 )
@@ -68,7 +68,8 @@ def explain_last_answer(
     if any(endpoint.category == "efficacy" for endpoint in endpoints):
         say_caveat(reply, store, trial)
     else:
-        reply.say(TALK_TO_YOUR_TEAM)
+        # "Is that a lot?" after the infections: a nurse would still name the other risks.
+        say_after_a_risk(reply, store, trial, topic)
     return reply.messages()
 
 
@@ -106,7 +107,7 @@ def how_sure(
     if benefit:
         say_caveat(reply, store, trials[0], name_the_trial=len(trials) > 1)
     else:
-        reply.say(TALK_TO_YOUR_TEAM)
+        say_after_a_risk(reply, store, trials[0], topic, name_the_trial=len(trials) > 1)
     return reply.messages()
 
 

@@ -58,7 +58,10 @@ BARE_TRIAL_NUMBER = re.compile(rf"^[\s,.!:;-]*{BARE_NUMBER}", re.IGNORECASE)
 # Or the people of a trial ruled out: "not the trial for newly diagnosed people, the other one",
 # "not the people who'd never had treatment, the ones who...".
 RULED_OUT = re.compile(
-    r"\b(not|rather\s+than|instead\s+of)\s+(in\s+)?(the\s+)?(care\W*ms\W*(ii|i|1|2|two|one)\b"
+    r"\b(not|rather\s+than|instead\s+of"
+    # "I do not wish to hear about the first trial", "don't want to know about CARE-MS I"
+    r"|(do\s+not|don'?t|dont)\s+(want|wish|need)\s+(to\s+)?(hear|know|talk|ask|read)\s+about)"
+    r"\s+(in\s+)?(the\s+)?(care\W*ms\W*(ii|i|1|2|two|one)\b"
     rf"|{BARE_NUMBER}|(first|second)\s+(trial|study|one)\b"
     r"|(trial|study|one|people|ones|group|patients|ppl)\s+(for|with|of|who|who'?d|whod|whose|in|where)\b"
     r"[^,.;?!]*?(?=[,.;?!]|\s+the\s+(ones?|other|people)\b|\s+but\b|$))",
@@ -70,7 +73,10 @@ SLOT = "trial"
 # A person's situation in their own words, said as a phrase the trial files hold as an alias
 # ("new to treatment", "already treated"), so that the files, not this code, say which trial
 # it is. Only the person's own story counts: "how many relapsed on Rebif?" asks about a group.
-PERSON = r"\b(i|i've|ive|i'm|im|he|he's|she|she's|we|they|my\s+\w+|(a|the)\s+person\s+who|someone\s+who)\b"
+PERSON = (
+    r"\b(i|i've|ive|i'm|im|he|he's|she|she's|we|they|my\s+\w+|(a|the)\s+person\s+who|someone\s+who"
+    r"|mum|mom|mam|dad|mother|father)\b"
+)
 # The rest of the person's own clause: words that turn it into a question about a group of the
 # trial ("I want to know how many relapsed on Rebif") end it.
 OWN_CLAUSE = r"(?:(?!\b(how|what|which|whether|if|people|patients|ppl|many|those|ones)\b)[^.?!,;])*?"
@@ -96,15 +102,18 @@ OTHER_MEDICINES = rf"({OTHER_MEDICINE_NAMES})\b"
 # ...and with it, where the words cannot mean that group ("my dad already tried interferon").
 EARLIER_MEDICINES = rf"({OTHER_MEDICINE_NAMES}|interferon|rebif|the\s+injections)\b"
 HAD = r"(had|taken|took|take|been\s+on|tried|started|used|received|gone\s+on|went\s+on)"
+# "Diagnosed a few weeks ago": most likely new to treatment, unless the story says which
+# medicines came since ("diagnosed six years ago and went on Copaxone").
+RECENTLY_DIAGNOSED = re.compile(r"\bdiagnos(ed|is)\b[^.?!,;]*?\b(ago|last|recently)\b", re.IGNORECASE)
+NEW_TO_TREATMENT = "new to treatment"
 SITUATIONS = {
-    "new to treatment": re.compile(
+    NEW_TO_TREATMENT: re.compile(
         "|".join(
             (
                 r"\b(just|newly|recently|only(\s+just)?)\s+((got|been|was|were|being)\s+)?diagnosed\b",
                 r"\bnew\s+(with|to)\s+ms\b|\bnew\s+to\s+(ms\s+)?" + MEDICINES + r"|\bnew\s+patients?\b",
-                r"\bdiagnos(ed|is)\b[^.?!,;]*?\b(ago|last|recently)\b",
                 r"\b(no|not\s+on\s+any|not\s+taking\s+any)\s+(ms\s+)?" + MEDICINES + r"\s+(yet|so\s+far)\b",
-                r"\b(never|not|hasn'?t|haven'?t|hadn'?t|didn'?t|has\s+not|have\s+not)\s+(yet\s+|ever\s+)?"
+                r"\b(never|not|hasn'?t|haven'?t|hadn'?t|didn'?t|has\s+not|have\s+not)\s+(yet\s+|ever\s+|before\s+)?"
                 + HAD
                 + r"\s+((any\s+|an?\s+)?(ms\s+)?"
                 + MEDICINES
@@ -114,7 +123,10 @@ SITUATIONS = {
                 r"\bfirst\s+time\s+(on|having|taking)\s+(any\s+)?(ms\s+)?" + MEDICINES,
                 r"\bno\s+(ms\s+)?" + MEDICINES + r"\s+(before|beforehand|previously)\b",
                 r"\btreatment[\s-]+na(i|ï)ve\b",
-                GROUP + r"\b(just\s+diagnosed|newly\s+diagnosed|never\s+(been\s+)?(" + HAD + r"|treated|on)"
+                GROUP
+                + r"\b(just\s+diagnosed|newly\s+diagnosed|never\s+(before\s+|yet\s+|ever\s+)?(been\s+)?("
+                + HAD
+                + r"|treated|on)"
                 r"|(not|hadn't|haven't)\s+(yet\s+)?(been\s+)?(treated|had\s+any|taken\s+any))",
             )
         ),
@@ -138,6 +150,11 @@ SITUATIONS = {
                 + r"[^.?!;]*?\b((went|started|was\s+put|were\s+put)\s+on|(treated|was\s+treated)\s+with)\s+"
                 + EARLIER_MEDICINES,
                 GROUP + r"\b(already|previously)\b(?![^.?!;]*\bnever\b)",
+                # "the patients that were treated before", "people who had treatment before"
+                r"\b(people|patients|ppl|those|ones?|group|folks?|others)\s+(who|who'?d|whod|that|whose)\s+"
+                r"((were|was|had|have|'d|'ve)\s+)?(been\s+)?(treated|(had|received|got|tried)\s+((?!no\b|not\b|never\b)\w+\s+)?"
+                + MEDICINES
+                + r")\s+(before|previously|already|earlier)\b",
                 GROUP + r"\bcame\s+back\s+(on|while\s+on|despite)\b",
                 GROUP
                 + r"\b"
@@ -251,7 +268,10 @@ def situations_of(text: str) -> tuple[str, ...]:
     """Every situation the words describe, as trial aliases. One message is asked this several
     times (which trial, the other trial, a correction, two groups compared), and the patterns
     cost up to a quarter of a second on a 2,000-character message built to be slow: once."""
-    return tuple(phrase for phrase, words in SITUATIONS.items() if words.search(text))
+    found = tuple(phrase for phrase, words in SITUATIONS.items() if words.search(text))
+    if not found and RECENTLY_DIAGNOSED.search(text):
+        return (NEW_TO_TREATMENT,)
+    return found
 
 
 def situation_of(text: str) -> str | None:

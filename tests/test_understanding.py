@@ -246,6 +246,11 @@ def test_someone_who_tried_other_treatments_gets_care_ms_ii_after_a_care_ms_i_an
         ("ask_relapse_rate", "relapse rate with no treatment at all?"),
         ("ask_results", "If I compare Lemtrada with no medicine, how much better it is?"),
         ("ask_results", "didnt they compare it with no treatment at all?"),
+        ("ask_results", "So nobody in them got no treatment at all?"),
+        ("inform_trial", "Were there any patients in these trials who received no treatment whatsoever?"),
+        ("ask_results", "did the trials show what happens to people with no treatment?"),
+        ("ask_results", "was there a group in the lem trader study that just got a dummy drip or nothing"),
+        ("ask_results", "what if i just dont take anything, is there data on that"),
     ],
 )
 def test_compared_with_no_treatment_says_neither_trial_had_an_untreated_group(
@@ -518,3 +523,98 @@ def test_an_outcome_word_no_synonym_maps_is_not_remembered_as_the_topic(use_stor
     assert topic == "relapse_rate"
     judged = ask("ask_judgement", "is that good?", slots={"topic": topic})
     assert "0.26" in judged and "don't have checked facts" not in judged
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "how many relapsed in the people who received no treatment before the trial?",
+        "how many relapsed in the trial of newly treated people?",  # one letter pair from "untreated"
+    ],
+)
+def test_people_new_to_treatment_are_not_an_untreated_group(use_store, text: str) -> None:
+    said = ask("ask_relapse", text)
+    assert said.startswith("In the CARE-MS I trial") and "placebo" not in said
+
+
+@pytest.mark.parametrize(
+    "intent, text, slots, trial",
+    [
+        ("ask_results", "What is the main result for patients who never before had a treatment?", None,
+         "CARE-MS I"),
+        ("ask_relapse", "Not the people who had treatment before, the new ones. How many relapse on it?",
+         None, "CARE-MS I"),
+        ("ask_relapse_rate", "I do not wish to hear about the first trial. For those whose MS relapsed "
+         "despite earlier therapy, what was the relapse rate?", None, "CARE-MS II"),
+        ("inform_trial", "And for the patients that were treated before?",
+         {"topic": "relapse_free", "trial": ["care-ms-i"]}, "CARE-MS II"),
+        ("ask_relapse_free", "I was diagnosed six years ago and went on Copaxone. How many people like me "
+         "stayed relapse-free?", None, "CARE-MS II"),
+        ("ask_disability", "Mum has been on Betaferon for years. In the trial for people like her, how many "
+         "got worse?", None, "CARE-MS II"),
+    ],
+)  # fmt: skip
+def test_the_people_described_or_ruled_out_decide_the_trial(
+    use_store, intent: str, text: str, slots, trial: str
+) -> None:
+    said = ask(intent, text, slots=slots)
+    assert said.startswith((f"In the {trial} trial", f"Here are the main results of {trial}."))
+
+
+def test_a_trial_named_then_ruled_out_by_do_not_want_to_hear_about_is_not_answered(use_store) -> None:
+    text = "I do not wish to hear about the first trial. For those whose MS relapsed despite earlier therapy?"
+    said = ask("ask_relapse_rate", text, [entity("trial", "care-ms-i", text, "first trial")])
+    assert said.startswith("In the CARE-MS II trial") and "0.18" not in said
+
+
+def test_an_outcome_in_the_person_s_story_is_not_the_question(use_store) -> None:
+    """ "...and relapsed" tells what happened to her; the relapse rate asked before is still asked."""
+    text = "Oh wait, she's already been on treatment and relapsed, so the other trial then."
+    said = ask(
+        "inform_trial",
+        text,
+        [entity("outcome", "relapse", text, "relapsed")],
+        {"topic": "relapse_rate", "trial": ["care-ms-i"]},
+    )
+    assert said.startswith("In the CARE-MS II trial, people on") and "relapses a year" in said
+
+
+def test_judging_with_nothing_said_before_judges_the_outcome_in_the_story(use_store) -> None:
+    text = (
+        "I keep relapsing on Rebif. I want to know what the trial said about infections, I get so many "
+        "colds. Is it worse than Rebif for that?"
+    )
+    tracker = tracker_from("ask_judgement", text, [entity("outcome", "infections", text, "infections")])
+    tracker.latest_message["question"] = {"start": text.index("Is it"), "end": len(text)}
+    said = "\n".join(texts(run_action(ActionAnswerQuestion(), tracker)[0]))
+    assert "infection" in said and "77%" in said and "66%" in said
+
+
+def test_judging_a_risk_figure_still_names_the_other_risks(use_store) -> None:
+    """ "Is that a lot?" after the infections: the nurse's caveat is not dropped."""
+    said = ask("ask_judgement", "is that a lot?", slots={"topic": "infections", "trial": ["care-ms-ii"]})
+    assert "Alemtuzumab has other risks too." in said and "autoimmune" in said
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "By what proportion did alemtuzumab reduce the relapse rate in CARE-MS I?",
+        "how much did Lemtrada cut the yearly relapse rate in CARE-MS I?",
+    ],
+)
+def test_how_much_it_cut_the_rate_gives_the_relative_figure(use_store, text: str) -> None:
+    said = ask("ask_relapse_rate", text, [entity("trial", "care-ms-i", text, "CARE-MS I")])
+    assert re.search(r"\d+(\.\d+)?% lower", said)
+
+
+@pytest.mark.parametrize(
+    "text, opening",
+    [
+        ("And what does 'repopulate' mean there?", "Repopulation means the white blood cells come back."),
+        ("what does no evidence of disease activity mean", "No evidence of disease activity means"),
+        ("what does subcutaneous mean", "Under the skin means"),
+    ],
+)
+def test_words_met_in_the_answers_are_explained(use_store, text: str, opening: str) -> None:
+    assert define(text)[0].startswith(opening)
