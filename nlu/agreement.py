@@ -9,6 +9,16 @@ entity extractor had found `outcome: relapse` in the same words. Two signals tha
 stronger than either alone, so this component, placed before the FallbackClassifier, raises the
 agreed intent above the others by `lead`.
 
+A message that names several outcomes of one kind ("was lemtrada better at stopping relapses
+and disability?") asks the broad question that answers them all (`broad`: the results, or the
+side effects), when the classifier ranked that among its best guesses.
+
+A guess that ranks above the agreed one but below `contender` (a long message spreads a little
+confidence over many intents) is not a rival: it neither blocks the agreement nor is kept first.
+
+The classifier is unsure when its best guess is under `unsure_below`, or when its second guess
+is within `close` of it (where the fallback would ask "did you mean...?").
+
 It does nothing when the classifier was sure anyway (its best guess at `unsure_below` or more:
 "what are the side effects, like infections?" stays a question about the side effects, whose
 answer the outcome joins), when the words name no outcome or several, when the outcome's
@@ -80,12 +90,23 @@ class OutcomeAgreement(GraphComponent, IntentClassifier):
 
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
-        return {"top": 2, "lead": 0.2, "unsure_below": 0.5}
+        return {"top": 2, "lead": 0.2, "unsure_below": 0.5, "close": 0.0, "contender": 0.0, "broad": {}}
 
-    def __init__(self, top: int, lead: float, unsure_below: float) -> None:
+    def __init__(
+        self,
+        top: int,
+        lead: float,
+        unsure_below: float,
+        close: float = 0.0,
+        contender: float = 0.0,
+        broad: Dict[str, List[str]] | None = None,
+    ) -> None:
         self.top = top
         self.lead = lead
         self.unsure_below = unsure_below
+        self.close = close
+        self.contender = contender
+        self.broad = {intent: frozenset(outcomes) for intent, outcomes in (broad or {}).items()}
 
     @classmethod
     def create(
@@ -95,7 +116,14 @@ class OutcomeAgreement(GraphComponent, IntentClassifier):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> OutcomeAgreement:
-        return cls(int(config["top"]), float(config["lead"]), float(config["unsure_below"]))
+        return cls(
+            int(config["top"]),
+            float(config["lead"]),
+            float(config["unsure_below"]),
+            float(config.get("close", 0.0)),
+            float(config.get("contender", 0.0)),
+            dict(config.get("broad") or {}),
+        )
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
@@ -103,20 +131,19 @@ class OutcomeAgreement(GraphComponent, IntentClassifier):
         return messages
 
     def _agree(self, message: Message) -> None:
-        outcomes = _outcomes_asked(message)
-        if len(outcomes) != 1:
-            return
-        wanted = f"{QUESTION_PREFIX}{outcomes.pop()}"
         ranking = sorted(
             message.get(INTENT_RANKING_KEY) or [],
             key=lambda r: r.get(PREDICTED_CONFIDENCE_KEY) or 0.0,
             reverse=True,
         )
         names = [r.get(INTENT_NAME_KEY) for r in ranking]
-        if not ranking or (ranking[0].get(PREDICTED_CONFIDENCE_KEY) or 0.0) >= self.unsure_below:
+        if not ranking or not self._unsure([r.get(PREDICTED_CONFIDENCE_KEY) or 0.0 for r in ranking[:2]]):
             return
-        if wanted not in names[: self.top] or any(
-            n not in MAY_SET_ASIDE for n in names[: names.index(wanted)]
+        wanted = self._wanted(_outcomes_asked(message), names[: self.top])
+        if wanted is None or any(
+            r.get(INTENT_NAME_KEY) not in MAY_SET_ASIDE
+            and (r.get(PREDICTED_CONFIDENCE_KEY) or 0.0) >= self.contender
+            for r in ranking[: names.index(wanted)]
         ):
             return
         agreed = next(r for r in ranking if r.get(INTENT_NAME_KEY) == wanted)
@@ -128,6 +155,21 @@ class OutcomeAgreement(GraphComponent, IntentClassifier):
         logger.debug("The words confirm %s: confidence raised to %.2f", wanted, confidence)
         message.set(INTENT, verdict, add_to_output=True)
         message.set(INTENT_RANKING_KEY, [verdict, *others], add_to_output=True)
+
+    def _unsure(self, best: List[float]) -> bool:
+        """Whether the classifier's best guess is weak, or has a close second."""
+        return best[0] < self.unsure_below or (len(best) > 1 and best[0] - best[1] < self.close)
+
+    def _wanted(self, outcomes: set[str], best_guesses: List[str]) -> str | None:
+        """The question among the best guesses that the named outcomes agree on: for several
+        outcomes of one kind, the broad question of that kind; else the best-ranked question
+        about one of them (the assistant answers every outcome the message names)."""
+        if len(outcomes) > 1:
+            broad = [i for i, kind in self.broad.items() if outcomes <= kind and i in best_guesses]
+            if broad:
+                return broad[0]
+        own = {f"{QUESTION_PREFIX}{outcome}" for outcome in outcomes}
+        return next((guess for guess in best_guesses if guess in own), None)
 
 
 def _outcomes_asked(message: Message) -> set[str]:

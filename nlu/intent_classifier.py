@@ -43,7 +43,7 @@ from sklearn.linear_model import LogisticRegression
 VOCABULARY_FILE = "vocabulary.json"
 WEIGHTS_FILE = "weights.npz"
 WORD_PATTERN = r"(?u)\b\w+\b"  # one-letter words count too ("i", "a"): patients write them
-LONG_MESSAGE_SENTENCES = 3
+LONG_MESSAGE_SENTENCES = 2
 SENTENCE = re.compile(r"[^.!?\s][^.!?\n]*[.!?]*")  # from its first word to its full stop or "?"
 QUESTION = "question"  # where the question of a long message is; actions/asked.py reads it
 ALSO_ASKED = "also_asked"  # the other questions of a compound message; actions/asked.py reads them

@@ -130,6 +130,17 @@ def test_the_question_in_a_long_message_decides_its_intent(tmp_path: Path) -> No
     assert classify(classifier, "hello, side effects")[0].get(INTENT)["name"] in EXAMPLES
 
 
+def test_a_story_sentence_then_a_question_is_classified_by_its_question(tmp_path: Path) -> None:
+    """Two sentences are enough to tell a story first: "Mum has been on Betaferon for years and
+    still relapsed. In the trial for people like her, how many ...?" """
+    classifier, _ = new_classifier(tmp_path)
+    classifier.train(training_data())
+    story = "Hello there good morning, hello and hi there. What are the side effects of the drip?"
+    parsed = classify(classifier, story)[0]
+    assert parsed.get(INTENT)["name"] == "ask_side_effects"
+    assert story[parsed.get("question")["start"] :] == "What are the side effects of the drip?"
+
+
 def test_a_long_message_says_where_its_question_is(tmp_path: Path) -> None:
     classifier, _ = new_classifier(tmp_path)
     classifier.train(training_data())

@@ -93,7 +93,7 @@ def test_a_confident_guess_is_left_alone() -> None:
     "outcomes, guesses",
     [
         ([], {"ask_relapse": 0.3, "ask_disability": 0.29}),  # no outcome named
-        (["relapse", "infections"], {"ask_relapse": 0.3, "ask_infections": 0.29}),  # two named
+        (["relapse", "infections"], {"ask_participants": 0.3, "ask_trial_overview": 0.29}),  # neither's
         (
             ["disability"],
             {
@@ -142,3 +142,31 @@ def test_in_a_long_message_only_the_outcomes_of_its_question_count() -> None:
     message.set("question", {"start": text.index("Is the"), "end": len(text)})
     OutcomeAgreement(**SETTINGS).process([message])
     assert message.get(INTENT)["name"] == "ask_autoimmunity"
+
+
+def test_a_close_second_guess_counts_as_unsure_and_the_named_outcome_decides() -> None:
+    """Over the 0.5 that marks a weak guess, but within the fallback's 0.1 of the next one:
+    "did lemtrada do anything for ppl like me with disability"."""
+    guesses = {"ask_results": 0.52, "ask_disability": 0.44}
+    assert understood("...", guesses, ["disability"])["name"] == "ask_disability"
+
+
+def test_several_outcomes_of_one_kind_ask_the_broad_question() -> None:
+    """ "Was lemtrada better at stopping relapses and disability?" asks for the results."""
+    guesses = {"ask_disability": 0.34, "ask_results": 0.32}
+    assert understood("...", guesses, ["relapse", "disability"])["name"] == "ask_results"
+
+
+def test_several_outcomes_of_different_kinds_ask_the_best_ranked_of_their_own_questions() -> None:
+    """The assistant then answers every outcome named, in the order written."""
+    guesses = {"inform_trial": 0.4, "ask_infections": 0.35, "ask_relapse": 0.2}
+    assert understood("...", guesses, ["relapse", "infections"])["name"] == "ask_infections"
+
+
+def test_a_faint_guess_ranked_above_is_no_rival() -> None:
+    """A long message spreads a little confidence over many intents: a request about the years
+    after the trial at 0.08 does not stop the agreement, one at 0.3 does."""
+    faint = {"inform_trial": 0.33, "ask_results": 0.31, "ask_long_term": 0.08, "ask_relapse": 0.07}
+    assert understood("...", faint, ["relapse"])["name"] == "ask_relapse"
+    rival = {"inform_trial": 0.33, "ask_long_term": 0.3, "ask_relapse": 0.07}
+    assert understood("...", rival, ["relapse"])["name"] == "inform_trial"
