@@ -13,7 +13,6 @@ import importlib.metadata
 import json
 import os
 import re
-import shlex
 import shutil
 import subprocess
 import sys
@@ -28,17 +27,30 @@ import yaml
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
+from tests.compose_files import (
+    COMPOSE_FILE,
+    ENV_EXAMPLE,
+    INTERPOLATION,
+    MIB,
+    NGINX_CONF,
+    POSTGRES_INIT,
+    SECRET_NAME,
+    bind_mounts,
+    copy_sources,
+    dockerfile_instructions,
+    environment_of,
+    measured_peak_memory,
+    resource_limits,
+    sent_to_docker,
+    size_in_bytes,
+    tmpfs_mounts,
+)
 from tests.helpers import PROJECT_ROOT
 from tests.live_bot import free_port
 
-COMPOSE_FILE = PROJECT_ROOT / "docker-compose.yml"
 ACTIONS_DOCKERFILE = PROJECT_ROOT / "docker" / "actions" / "Dockerfile"
 ACTIONS_REQUIREMENTS = PROJECT_ROOT / "docker" / "actions" / "requirements.txt"
 RASA_START = PROJECT_ROOT / "docker" / "rasa" / "start.sh"
-NGINX_CONF = PROJECT_ROOT / "docker" / "web" / "nginx.conf"
-POSTGRES_INIT = PROJECT_ROOT / "docker" / "postgres" / "initdb"
-ENV_EXAMPLE = PROJECT_ROOT / "deploy.env.example"
-DOCKERIGNORE = PROJECT_ROOT / ".dockerignore"
 CONSTRAINTS = PROJECT_ROOT / "constraints.txt"
 MAKEFILE = PROJECT_ROOT / "Makefile"
 INSTALL_SCRIPT = "scripts/install-docker-compose"
@@ -69,8 +81,6 @@ SECRETS_GIVEN_TO = {
 }
 LONG_RUNNING = {"postgres", "redis", "action-server", "rasa", "web"}
 ONE_SHOT = {"knowledge-loader"}
-SECRET_NAME = re.compile(r"PASSWORD|TOKEN|SECRET|AUTH", re.IGNORECASE)
-INTERPOLATION = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<rule>:?[-?][^}]*)?\}")
 # The Linux capabilities each service keeps (all others are dropped): those its image's
 # entrypoint needs as root before it becomes the image's own user.
 CAPABILITIES = {
@@ -91,8 +101,6 @@ SCRATCH_FOLDERS = {
     "rasa": {"/tmp"},
     "web": {"/var/cache/nginx", "/var/run", "/tmp"},
 }
-BENCHMARKS = PROJECT_ROOT / "docs" / "benchmarks.md"
-MIB = 1024 * 1024
 # Folders that `make` fills rather than git holds: {folder: (make target, the Makefile variable
 # naming the file it builds there)}. `make train` writes the model; `make web` runs `npm ci`.
 BUILT_BY_MAKE = {"models": ("train", "MODEL"), "web/node_modules": ("web", "WEB_PACKAGES")}
@@ -113,29 +121,6 @@ def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return compose["services"]
 
 
-def dockerfile_instructions(path: Path) -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) for each instruction, with continued lines joined."""
-    joined = re.sub(r"\\\n", " ", path.read_text())
-    found = []
-    for line in joined.splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            instruction, _, arguments = line.partition(" ")
-            found.append((instruction.upper(), arguments.strip()))
-    return found
-
-
-def copy_sources(path: Path) -> list[str]:
-    """The build-context paths the Dockerfile's COPY instructions read (not --from stages)."""
-    sources = []
-    for instruction, arguments in dockerfile_instructions(path):
-        if instruction == "COPY":
-            words = [word for word in shlex.split(arguments) if not word.startswith("--")]
-            assert "--from" not in arguments, "a COPY --from needs its own check here"
-            sources.extend(words[:-1])
-    return sources
-
-
 def pins(path: Path) -> dict[str, str]:
     """{canonical name: version} for every `name==version` line of a requirements file."""
     from packaging.utils import canonicalize_name  # here: importing it warns, and tests filter warnings
@@ -150,63 +135,12 @@ def pins(path: Path) -> dict[str, str]:
     return found
 
 
-def environment_of(service: dict[str, Any]) -> dict[str, str]:
-    environment = service.get("environment") or {}
-    if isinstance(environment, list):
-        return dict(item.partition("=")[::2] for item in environment)
-    return {name: "" if value is None else str(value) for name, value in environment.items()}
-
-
-def bind_mounts(service: dict[str, Any]) -> list[dict[str, Any]]:
-    """The service's bind mounts in the long form: {type, source, target, read_only}."""
-    mounts = []
-    for volume in service.get("volumes", []):
-        if isinstance(volume, str):
-            source, target, *mode = volume.split(":")
-            if not source.startswith((".", "/")):
-                continue  # a named volume
-            volume = {"type": "bind", "source": source, "target": target, "read_only": mode == ["ro"]}
-        if volume["type"] == "bind":
-            mounts.append(volume)
-    return mounts
-
-
 def depends_on(service: dict[str, Any]) -> dict[str, str]:
     """{service it waits for: condition}; a plain list means `service_started`."""
     waits = service.get("depends_on") or {}
     if isinstance(waits, list):
         return {name: "service_started" for name in waits}
     return {name: settings["condition"] for name, settings in waits.items()}
-
-
-def size_in_bytes(size: str | int) -> int:
-    """Compose's byte values: 512m, 2g, 64k, or a number of bytes."""
-    number, unit = re.fullmatch(r"(\d+)([bkmg]?)", str(size).lower()).groups()
-    return int(number) * {"": 1, "b": 1, "k": 1024, "m": MIB, "g": 1024 * MIB}[unit]
-
-
-def tmpfs_mounts(service: dict[str, Any]) -> dict[str, dict[str, str]]:
-    """{target: {option: value}} of the service's tmpfs mounts (`/tmp:size=64m`)."""
-    mounts = service.get("tmpfs") or []
-    found = {}
-    for mount in [mounts] if isinstance(mounts, str) else mounts:
-        target, _, options = mount.partition(":")
-        found[target] = dict(option.partition("=")[::2] for option in options.split(",") if option)
-    return found
-
-
-def resource_limits(service: dict[str, Any]) -> dict[str, Any]:
-    return ((service.get("deploy") or {}).get("resources") or {}).get("limits") or {}
-
-
-def measured_peak_memory() -> dict[str, int]:
-    """{"Rasa server": MiB, "action server": MiB}: the peak memory `make bench` measured."""
-    found = {name: int(mib.replace(",", "")) for name, mib in
-             re.findall(r"^\| peak memory \(RSS\), (.+?) \| ([\d,]+) MiB \|$", BENCHMARKS.read_text(), re.M)}  # fmt: skip
-    assert {"Rasa server", "action server"} <= set(found), (
-        f"{BENCHMARKS.name} no longer gives the peak memory"
-    )
-    return found
 
 
 def makefile_variable(name: str) -> str:
@@ -760,35 +694,6 @@ def test_the_rasa_container_is_given_the_model_its_code_and_its_settings(
     assert all(mount.get("read_only") for mount in mounts.values()), "mount the project read-only"
     assert services["rasa"]["entrypoint"] == ["sh", "/app/docker/rasa/start.sh"]
     assert environment_of(services["rasa"])["PYTHONPATH"] == "/app"
-
-
-def dockerignore_patterns() -> list[tuple[bool, re.Pattern]]:
-    """(is an exception `!`, pattern) in order; the last that matches a path decides."""
-    patterns = []
-    for line in DOCKERIGNORE.read_text().splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        exception = line.startswith("!")
-        glob = line.lstrip("!").strip("/")
-        regex = "".join(
-            ".*" if part == "**" else "[^/]*" if part == "*" else "[^/]" if part == "?" else re.escape(part)
-            for part in re.split(r"(\*\*|\*|\?)", glob)
-        )
-        patterns.append((exception, re.compile(regex.replace(".*/", "(.*/)?"))))
-    return patterns
-
-
-def sent_to_docker(path: str) -> bool:
-    """Whether .dockerignore lets the build context include `path` (a pattern matching a folder
-    matches everything in it)."""
-    parts = path.strip("/").split("/")
-    candidates = ["/".join(parts[: i + 1]) for i in range(len(parts))]
-    sent = True
-    for exception, pattern in dockerignore_patterns():
-        if any(pattern.fullmatch(candidate) for candidate in candidates):
-            sent = exception
-    return sent
 
 
 def test_the_build_context_holds_what_the_image_copies_and_nothing_heavy_or_secret() -> None:
