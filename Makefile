@@ -14,11 +14,13 @@ STORE_CODE := actions/models.py actions/knowledge_files.py actions/loader.py saf
   $(wildcard migrations/versions/*.py)
 TRAINING_FILES := config.yml domain.yml $(wildcard data/*.yml) nlu/intent_classifier.py
 WEB_PACKAGES := web/node_modules/.package-lock.json
+TOOLS_VENV := .tools-venv
+TOOLS_INSTALLED := $(TOOLS_VENV)/.installed
 
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help install knowledge train web browser checkers run serve test bench blind clean
+.PHONY: help install knowledge train web browser checkers tools run serve test bench blind clean
 
 help: ## List the commands
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -72,13 +74,25 @@ checkers: ## Install Debian's docker-compose and nginx, which check the producti
 	@scripts/install-docker-compose
 	@scripts/install-nginx
 
+# Test tools whose requirements Rasa's pins forbid (tools/requirements.txt), in their own
+# environment on the system's Python: kubernetes-validate, for tests/test_kubernetes.py.
+$(TOOLS_INSTALLED): tools/requirements.txt
+	@command -v python3 >/dev/null || { echo "The test tools need python3 (Debian: apt-get install python3-venv)." >&2; exit 1; }
+	@echo "==> Installing the test tools into $(TOOLS_VENV) (kubernetes-validate)"
+	python3 -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/pip install --progress-bar off -r tools/requirements.txt
+	$(TOOLS_VENV)/bin/pip check
+	@touch $@
+
+tools: $(TOOLS_INSTALLED) ## Install the test tools Rasa's pins forbid into .tools-venv (kubernetes-validate)
+
 run: $(KNOWLEDGE_DB) $(MODEL) $(WEB_PACKAGES) ## Chat in the terminal; website chat on http://localhost:8080
 	@scripts/run.sh shell
 
 serve: $(KNOWLEDGE_DB) $(MODEL) $(WEB_PACKAGES) ## Run the servers without a terminal chat (website, REST, chat apps)
 	@scripts/run.sh serve
 
-test: $(KNOWLEDGE_DB) $(MODEL) $(WEB_PACKAGES) browser checkers ## Run the whole test suite
+test: $(KNOWLEDGE_DB) $(MODEL) $(WEB_PACKAGES) $(TOOLS_INSTALLED) browser checkers ## Run the whole test suite
 	$(BIN)/python -m pytest
 
 bench: $(KNOWLEDGE_DB) | $(INSTALLED) ## Measure answer quality and speed against baselines; writes docs/benchmarks.md
@@ -87,5 +101,5 @@ bench: $(KNOWLEDGE_DB) | $(INSTALLED) ## Measure answer quality and speed agains
 blind: $(KNOWLEDGE_DB) $(MODEL) ## Score the assistant on the blind conversations (never tune on them)
 	$(BIN)/python -m bench.conversations --out results/blind-conversations.json
 
-clean: ## Remove the trained model, the knowledge store, the widget's packages and test results
-	rm -rf models var results .rasa web/node_modules
+clean: ## Remove the trained model, the knowledge store, the widget's packages, the test tools and test results
+	rm -rf models var results .rasa web/node_modules $(TOOLS_VENV)
