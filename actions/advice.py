@@ -15,6 +15,7 @@ from actions.answers import compose_answer
 from actions.asked import what_was_asked
 from actions.database import StoreUnavailable
 from actions.store import KnowledgeStore, read_store
+from actions.topics import TALK_TO_A_PERSON
 
 logger = logging.getLogger(__name__)
 
@@ -80,4 +81,5 @@ class ActionPersonalAdvice(Action):
         else:
             dispatcher.utter_message(text=NO_FACTS)
         dispatcher.utter_message(text=DO_NOT_CHANGE)
+        dispatcher.utter_message(response=TALK_TO_A_PERSON)
         return []

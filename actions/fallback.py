@@ -18,7 +18,14 @@ from actions.answers import scope_refusal
 from actions.asked import outcomes_named, treatment_asked
 from actions.database import StoreUnavailable
 from actions.store import read_store
-from actions.topics import MAIN_TOPICS, QUESTION_PREFIX, TOPIC_TITLES, offer_topics, topic_buttons
+from actions.topics import (
+    MAIN_TOPICS,
+    QUESTION_PREFIX,
+    TALK_TO_A_PERSON,
+    TOPIC_TITLES,
+    offer_topics,
+    topic_buttons,
+)
 
 SOMETHING_ELSE = {"title": "Something else", "payload": "/out_of_scope"}
 OUT_OF_SCOPE = (
@@ -96,6 +103,8 @@ class ActionAskToRephrase(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         offer_topics(dispatcher, tracker, SAY_IT_ANOTHER_WAY, topic_buttons(MAIN_TOPICS))
+        # Not understood twice: a person may help where the assistant cannot.
+        dispatcher.utter_message(response=TALK_TO_A_PERSON)
         return []
 
 

@@ -77,6 +77,8 @@ TOPIC_TITLES = {
 LONG_TERM = "long_term"  # answered from a trial's follow-up study: see actions/long_term.py
 LONG_TERM_INTENT = f"{QUESTION_PREFIX}{LONG_TERM}"
 MAIN_TOPICS = [topic.intent for topic in TOPICS if topic.offered_first]
+# Where to find a person to talk to: a domain response, whose {helpline} the server fills in.
+TALK_TO_A_PERSON = "utter_talk_to_a_person"
 TERMINAL_CHANNEL = "cmdline"  # rasa shell: it turns buttons into a menu that swallows typing
 
 

@@ -12,6 +12,10 @@ used to set them, is down:
 
 - `{emergency_contact}`: how to get urgent help here (`EMERGENCY_CONTACT`, else the default in
   the red-flag rules file), in every urgent reply and every "if you need urgent help" line;
+- `{helpline}`: where to turn to talk to a person (`HELPLINE_NAME` and `HELPLINE_PHONE`, with
+  `HELPLINE_HOURS` and `HELPLINE_URL` if set: an MS charity's helpline, say, or the clinic's MS
+  nurse line), else the person's own MS team; said when someone asks for a person, after the
+  second message not understood, and under every refusal of personal advice;
 - `{what_is_kept}`: what is kept of the conversation, where and for how long, and how to delete it,
   in the opening notice: `utter_kept_in_memory` or `utter_kept_in_database`, whichever is true of
   this server's conversation store, with `{retention_days}` filled in, plus, on Slack and
@@ -48,6 +52,14 @@ EMERGENCY_CONTACT_VARIABLE = "EMERGENCY_CONTACT"
 KEPT_IN_MEMORY = "utter_kept_in_memory"
 KEPT_IN_DATABASE = "utter_kept_in_database"
 PLATFORM_KEEPS_A_COPY = "utter_platform_keeps_a_copy"
+HELPLINE = "utter_helpline"
+NO_HELPLINE = "utter_no_helpline"
+HELPLINE_VARIABLES = {
+    "helpline_name": "HELPLINE_NAME",
+    "helpline_phone": "HELPLINE_PHONE",
+    "helpline_hours": "HELPLINE_HOURS",
+    "helpline_url": "HELPLINE_URL",
+}
 # The channels whose platform keeps its own copy of every message.
 PLATFORMS = {"slack": "Slack", "telegram": "Telegram"}
 
@@ -69,6 +81,21 @@ def fixed_replies(path: Path = FIXED_REPLIES_FILE) -> Responses:
 def emergency_contact(environment: Mapping[str, str] = os.environ) -> str:
     """How to get urgent help in this deployment, as the end of "Please ... now"."""
     return environment.get(EMERGENCY_CONTACT_VARIABLE, "").strip() or red_flag_checker().emergency_contact
+
+
+def helpline_settings(environment: Mapping[str, str] = os.environ) -> Dict[str, str]:
+    """The helpline this deployment offers, as the placeholders of `utter_helpline`; empty when
+    it has no name and phone number (then the person's MS team is named instead). The hours and
+    web address are optional, and said in brackets or as a second sentence."""
+    found = {key: environment.get(variable, "").strip() for key, variable in HELPLINE_VARIABLES.items()}
+    if not (found["helpline_name"] and found["helpline_phone"]):
+        return {}
+    hours, url = found["helpline_hours"], found["helpline_url"]
+    return {
+        **found,
+        "helpline_hours": f" ({hours})" if hours else "",
+        "helpline_url": f" Or go to {url}." if url else "",
+    }
 
 
 class ServerResponses(TemplatedNaturalLanguageGenerator):
@@ -99,6 +126,7 @@ class ServerResponses(TemplatedNaturalLanguageGenerator):
     ) -> None:
         super().__init__(responses if responses is not None else (domain or Domain.empty()).responses)
         self.emergency_contact = emergency_contact()
+        self.helpline = helpline_settings()
         self.retention_days = retention_days()
         # Where conversations are kept; the message processor says, once the stores are made.
         self.kept_in_database = False
@@ -116,9 +144,21 @@ class ServerResponses(TemplatedNaturalLanguageGenerator):
             # The notice's years, which the action server adds from the store when it can.
             "figure_years": "",
         }
-        if utter_action not in (KEPT_IN_MEMORY, KEPT_IN_DATABASE, PLATFORM_KEEPS_A_COPY):
+        if utter_action not in (
+            KEPT_IN_MEMORY,
+            KEPT_IN_DATABASE,
+            PLATFORM_KEEPS_A_COPY,
+            HELPLINE,
+            NO_HELPLINE,
+        ):
             values["what_is_kept"] = self._what_is_kept(output_channel)
+            values["helpline"] = self._helpline(output_channel)
         return super().generate_from_slots(utter_action, filled_slots, output_channel, **{**values, **kwargs})
+
+    def _helpline(self, output_channel: str) -> str:
+        if self.helpline:
+            return self._text(HELPLINE, output_channel, **self.helpline)
+        return self._text(NO_HELPLINE, output_channel)
 
     def _what_is_kept(self, output_channel: str) -> str:
         parts = [self._text(KEPT_IN_DATABASE if self.kept_in_database else KEPT_IN_MEMORY, output_channel)]

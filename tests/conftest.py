@@ -14,6 +14,12 @@ from actions.loader import DEFAULT_KNOWLEDGE_DIR, load_knowledge
 from actions.store import KnowledgeStore
 
 SLACK_SIGNING_SECRET = "test-signing-secret"  # the fake Slack app's, for signing test events
+HELPLINE = {
+    "HELPLINE_NAME": "the MS nurse line",
+    "HELPLINE_PHONE": "0100 000 0000",
+    "HELPLINE_HOURS": "weekdays, 9am to 5pm",
+    "HELPLINE_URL": "https://nurses.example/ms",
+}
 
 
 @pytest.fixture(scope="session")
@@ -125,6 +131,8 @@ def live_bot(knowledge_url: str, tmp_path_factory: pytest.TempPathFactory, fake_
         # The suite sends hundreds of messages a minute from one address, many on one
         # conversation; the limits are tested on their own (test_gate.py, test_failures.py).
         "RATE_LIMITS": "off",
+        # A person to turn to, as a deployment sets one (tests/test_helpline.py).
+        **HELPLINE,
     }
     with running_bot(knowledge_url, workdir, settings, environment=server_settings) as bot:
         yield bot

@@ -56,6 +56,13 @@ DISPATCHER_KEYS = {"text", "buttons", "elements", "custom", "template", "respons
 
 
 @lru_cache(maxsize=1)
+def talk_to_a_person() -> str:
+    """Where to find a person, as the server says it with no helpline set (tests/test_helpline.py)."""
+    from actions.topics import TALK_TO_A_PERSON
+
+    return server_responses().generate_from_slots(TALK_TO_A_PERSON, {}, "rest")["text"]
+
+
 def server_responses() -> Any:
     """The Rasa server's response generator, with the domain's responses and its fixed replies,
     filled in as the server fills them (the default emergency number, 30 days kept, in memory)."""

@@ -614,7 +614,16 @@ def test_the_rasa_server_is_given_its_tokens_and_settings(
     # nginx, the one proxy in front, tells the Rasa servers the address it saw, as one hop.
     assert rasa["TRUSTED_PROXIES"] == "1"
     assert "proxy_set_header X-Forwarded-For $remote_addr;" in NGINX_CONF.read_text()
-    chosen = {"CONVERSATION_RETENTION_DAYS": "7", "WIDGET_ORIGINS": "https://a.example,https://b.example"}
+    chosen = {
+        "CONVERSATION_RETENTION_DAYS": "7",
+        "WIDGET_ORIGINS": "https://a.example,https://b.example",
+        # The Rasa server says the urgent reply and names the helpline itself (connectors/responses.py).
+        "EMERGENCY_CONTACT": "call 000, or your local emergency number",
+        "HELPLINE_NAME": "the MS nurse line",
+        "HELPLINE_PHONE": "0100 000 000",
+        "HELPLINE_HOURS": "weekdays, 9 to 5",
+        "HELPLINE_URL": "https://nurses.example",
+    }
     result = run_compose(docker_compose, tmp_path, {**dummy_secrets(), **chosen}, "config")
     assert result.returncode == 0, result.stderr
     rasa = environment_of(yaml.safe_load(result.stdout)["services"]["rasa"])

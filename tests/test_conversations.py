@@ -243,3 +243,16 @@ def test_from_the_2_year_answer_to_the_years_after_and_back(chat) -> None:
 
     back = texts(chat("and how many relapsed in the 2 years of the trial?"))
     assert NO_COMPARISON_GROUP not in " ".join(back) and "CARE-MS I trial" in back[0]
+
+
+@pytest.mark.parametrize("text", ["can I talk to a real person?", "is there a helpline I can ring"])
+def test_asked_for_a_person_it_says_none_is_here_and_names_the_helpline(chat, text: str) -> None:
+    said = texts(chat(text))
+    assert said[0] == "I'm a bot, so I can't put you through to a person."
+    assert said[1].startswith("If you'd like to talk to a person, you can call the MS nurse line on")
+
+
+def test_a_refusal_of_personal_advice_ends_with_the_helpline(chat) -> None:
+    said = texts(chat("should I switch to lemtrada?"))
+    assert said[0].startswith("I can't decide that for you")
+    assert said[-1].startswith("If you'd like to talk to a person, you can call the MS nurse line on")

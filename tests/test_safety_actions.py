@@ -14,7 +14,7 @@ from actions.actions import ActionAnswerQuestion
 from actions.advice import CANNOT_DECIDE, DO_NOT_CHANGE, NO_FACTS, ActionPersonalAdvice
 from actions.database import DB_URL_VARIABLE
 from actions.session import ActionSessionStart
-from tests.helpers import PROJECT_ROOT, rendered, run_action, texts, tracker_from
+from tests.helpers import PROJECT_ROOT, rendered, run_action, talk_to_a_person, texts, tracker_from
 
 FIGURE = re.compile(r"\d+(\.\d+)?\s*%|\bin every \d+")
 DOMAIN = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
@@ -28,7 +28,7 @@ def advise(text: str, entities=None) -> list[str]:
 
 def test_should_i_take_it_is_declined_with_the_main_results_and_a_pointer(use_store) -> None:
     sent = advise("should i take lemtrada?", [ALEMTUZUMAB])
-    assert sent[0] == CANNOT_DECIDE and sent[-1] == DO_NOT_CHANGE
+    assert sent[0] == CANNOT_DECIDE and sent[-2:] == [DO_NOT_CHANGE, talk_to_a_person()]
     assert any("relapses a year" in text for text in sent)
     assert any(text.startswith("Safety note:") for text in sent)
 
@@ -40,14 +40,19 @@ def test_can_i_stop_my_blood_tests_gets_the_monitoring_guidance(use_store) -> No
 
 def test_pregnancy_gets_no_figures_because_the_trial_results_do_not_cover_it(use_store) -> None:
     sent = advise("i'm pregnant, can i still have lemtrada?", [ALEMTUZUMAB])
-    assert sent == [CANNOT_DECIDE, NO_FACTS, DO_NOT_CHANGE]
+    assert sent == [CANNOT_DECIDE, NO_FACTS, DO_NOT_CHANGE, talk_to_a_person()]
 
 
 def test_advice_is_still_declined_kindly_when_the_store_is_down(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv(DB_URL_VARIABLE, f"sqlite:///{tmp_path / 'missing.db'}")
-    assert advise("should i switch to lemtrada?") == [CANNOT_DECIDE, NO_FACTS, DO_NOT_CHANGE]
+    assert advise("should i switch to lemtrada?") == [
+        CANNOT_DECIDE,
+        NO_FACTS,
+        DO_NOT_CHANGE,
+        talk_to_a_person(),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -162,7 +167,7 @@ def test_the_second_stage_asks_to_rephrase_with_the_main_topics() -> None:
     from actions.fallback import MAIN_TOPICS, SAY_IT_ANOTHER_WAY, ActionAskToRephrase
 
     messages, _ = run_action(ActionAskToRephrase(), tracker_from("nlu_fallback", "???"))
-    assert texts(messages) == [SAY_IT_ANOTHER_WAY]
+    assert texts(messages) == [SAY_IT_ANOTHER_WAY, talk_to_a_person()]
     assert [b["payload"] for b in messages[0]["buttons"]] == [f"/{intent}" for intent in MAIN_TOPICS]
 
 
