@@ -9,6 +9,9 @@ entity extractor had found `outcome: relapse` in the same words. Two signals tha
 stronger than either alone, so this component, placed before the FallbackClassifier, raises the
 agreed intent above the others by `lead`.
 
+A message that names a glossary word and no outcome ("explain confidence interval please")
+agrees in the same way with the question of what the word means.
+
 A message that names several outcomes of one kind ("was lemtrada better at stopping relapses
 and disability?") asks the broad question that answers them all (`broad`: the results, or the
 side effects), when the classifier ranked that among its best guesses.
@@ -53,6 +56,9 @@ from rasa.shared.nlu.training_data.message import Message
 from nlu.intent_classifier import QUESTION
 
 OUTCOME_ENTITY = "outcome"
+# A word from the glossary, named with no outcome, agrees with the question of what it means.
+TERM_ENTITY = "term"
+DEFINITION = "ask_definition"
 QUESTION_PREFIX = "ask_"  # the question about outcome "relapse" is the intent "ask_relapse"
 # The only guesses the agreement may set aside: questions for figures, and broad or bare
 # messages ("what did the trial find?", "in CARE-MS I?"). Every other guess (a request for advice,
@@ -139,7 +145,10 @@ class OutcomeAgreement(GraphComponent, IntentClassifier):
         names = [r.get(INTENT_NAME_KEY) for r in ranking]
         if not ranking or not self._unsure([r.get(PREDICTED_CONFIDENCE_KEY) or 0.0 for r in ranking[:2]]):
             return
-        wanted = self._wanted(_outcomes_asked(message), names[: self.top])
+        outcomes = _outcomes_asked(message)
+        wanted = self._wanted(outcomes, names[: self.top])
+        if wanted is None and not outcomes and _names_a_term(message) and DEFINITION in names[: self.top]:
+            wanted = DEFINITION  # "explain confidence interval please": the word names the question
         if wanted is None or any(
             r.get(INTENT_NAME_KEY) not in MAY_SET_ASIDE
             and (r.get(PREDICTED_CONFIDENCE_KEY) or 0.0) >= self.contender
@@ -170,6 +179,10 @@ class OutcomeAgreement(GraphComponent, IntentClassifier):
                 return broad[0]
         own = {f"{QUESTION_PREFIX}{outcome}" for outcome in outcomes}
         return next((guess for guess in best_guesses if guess in own), None)
+
+
+def _names_a_term(message: Message) -> bool:
+    return any(entity.get(ENTITY_ATTRIBUTE_TYPE) == TERM_ENTITY for entity in message.get(ENTITIES) or [])
 
 
 def _outcomes_asked(message: Message) -> set[str]:

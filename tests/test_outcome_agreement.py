@@ -170,3 +170,18 @@ def test_a_faint_guess_ranked_above_is_no_rival() -> None:
     assert understood("...", faint, ["relapse"])["name"] == "ask_relapse"
     rival = {"inform_trial": 0.33, "ask_long_term": 0.3, "ask_relapse": 0.07}
     assert understood("...", rival, ["relapse"])["name"] == "inform_trial"
+
+
+def test_a_glossary_word_named_agrees_with_the_question_of_what_it_means() -> None:
+    ranking = [{"name": "ask_definition", "confidence": 0.46}, {"name": "ask_chance", "confidence": 0.4}]
+    message = Message(
+        data={
+            TEXT: "explain confidence interval please",
+            INTENT: ranking[0],
+            INTENT_RANKING_KEY: ranking,
+            ENTITIES: [{"entity": "term", "value": "confidence interval", "start": 8, "end": 27}],
+        }
+    )
+    OutcomeAgreement(**SETTINGS).process([message])
+    intent = message.get(INTENT)
+    assert intent["name"] == "ask_definition" and intent["confidence"] - 0.4 > 0.1
