@@ -37,6 +37,7 @@ from tests.compose_files import (
     NGINX_CONF,
     POSTGRES_INIT,
     PROJECT_ROOT,
+    RASA_IMAGE,
     SECRET_NAME,
     bind_mounts,
     copy_sources,
@@ -710,7 +711,13 @@ def test_the_images_are_compose_s_with_the_project_s_files_in_them(
     assert images["postgres"] == compose_services["postgres"]["image"]
     froms = {image: [arguments for instruction, arguments in dockerfile_instructions(path) if instruction == "FROM"]
              for image, path in PROJECT_IMAGES.items()}  # fmt: skip
-    assert froms["ms-trial-assistant/rasa"] == [compose_services["rasa"]["image"]]
+    # The Rasa image: the stage compose builds (`target`, FROM rasa/rasa), then the mounts copied in.
+    rasa_build = compose_services["rasa"]["build"]
+    assert (PROJECT_ROOT / rasa_build["context"] / rasa_build["dockerfile"]).resolve() == PROJECT_IMAGES[
+        "ms-trial-assistant/rasa"
+    ]
+    stage = rasa_build["target"]
+    assert froms["ms-trial-assistant/rasa"] == [f"{RASA_IMAGE} AS {stage}", stage]
     assert froms["ms-trial-assistant/web"] == [compose_services["web"]["image"]]
     # The actions image: docker/actions/Dockerfile itself, which compose builds (tests/test_compose.py).
     assert compose_services["action-server"]["build"]["dockerfile"] == "docker/actions/Dockerfile"
