@@ -466,6 +466,31 @@ def test_rasa_can_be_scaled_and_only_the_web_server_is_published(services: dict[
     assert "ip_hash;" in NGINX_CONF.read_text()  # long-polling stays on one replica
 
 
+METRICS_PORT = "9102"
+PROMETHEUS_CONFIG = PROJECT_ROOT / "deploy" / "prometheus" / "prometheus.yml"
+
+
+def test_the_servers_metrics_and_json_logs_stay_inside_the_backend_network(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    """Both servers serve Prometheus metrics on METRICS_PORT and write JSON log lines; the port is
+    not published, nginx passes nothing to it, and deploy/prometheus/ scrapes it from inside."""
+    for name in ("rasa", "action-server"):
+        environment = environment_of(services[name])
+        assert environment["METRICS_PORT"] == METRICS_PORT, name
+        assert environment["LOG_FORMAT"] == "json", name
+        assert not services[name].get("ports") and not services[name].get("expose"), name
+        assert "backend" in services[name]["networks"], name
+    nginx = NGINX_CONF.read_text()
+    assert METRICS_PORT not in nginx and "metrics" not in nginx
+    assert re.findall(r"^\s*server\s+(\S+);", nginx, re.M) == ["rasa:5005"], (
+        "nginx passes on to port 5005 only"
+    )
+    jobs = {job["job_name"]: job for job in yaml.safe_load(PROMETHEUS_CONFIG.read_text())["scrape_configs"]}
+    assert jobs["rasa"]["dns_sd_configs"][0] == {"names": ["rasa"], "type": "A", "port": int(METRICS_PORT)}
+    assert jobs["action-server"]["static_configs"][0]["targets"] == [f"action-server:{METRICS_PORT}"]
+
+
 def test_no_service_is_made_to_run_as_root(services: dict[str, dict[str, Any]]) -> None:
     """The images drop root themselves (postgres, nginx's workers) or never have it (rasa, the
     action server): no `user: root`. Redis is started through a shell, which its entrypoint would
