@@ -12,6 +12,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import metrics
 from actions.answers import (
     NOT_A_CURE,
     STORE_UNAVAILABLE,
@@ -134,8 +135,10 @@ class ActionAnswerQuestion(Action):
             await ActionAskToRephrase().run(dispatcher, tracker, domain)
             return []
         if messages is None:
+            metrics.no_knowledge(asked.topic)
             dispatcher.utter_message(text=no_knowledge(asked.topic))
             return [SlotSet("topic", None)]
+        metrics.answered(asked.topics, trial_keys)
         buttons = [offer.button for offer in offers]
         if tracker.get_latest_input_channel() == TERMINAL_CHANNEL:
             # No buttons or pictures in the terminal (see topics.offer_topics): the pictures as

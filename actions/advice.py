@@ -11,6 +11,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import metrics
 from actions.answers import compose_answer
 from actions.asked import what_was_asked
 from actions.database import StoreUnavailable
@@ -61,6 +62,7 @@ class ActionPersonalAdvice(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         dispatcher.utter_message(text=CANNOT_DECIDE)
+        metrics.advice_refused()
         text = tracker.latest_message.get("text") or ""
         topic = advice_topic(text)
         facts: list[str] | None = None

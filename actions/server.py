@@ -19,6 +19,10 @@ It serves the app `rasa_sdk.endpoint.create_app` builds (the same `/webhook`, `/
 - A request may be at most MAX_REQUEST_BYTES (Sanic's default is 100 MB).
 
 `GET /health` stays open for probes; `SANIC_WORKERS` sets the number of workers, as for rasa_sdk.
+With `METRICS_PORT`, Prometheus metrics (`actions.metrics`) are served on that port of the same
+interface (one worker only). With `LOG_FORMAT=json`, log lines are JSON that never carry what a
+patient typed, each action call's with the conversation's hashed id and its time
+(`safety.log_lines`).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import hmac
 import json
 import logging
 import os
+import time
 import traceback
 import zlib
 from collections.abc import Mapping
@@ -35,14 +40,20 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
-from rasa_sdk import utils
-from rasa_sdk.constants import DEFAULT_SERVER_PORT
-from rasa_sdk.endpoint import create_app as create_rasa_sdk_app
-from sanic import Sanic
-from sanic.exceptions import InvalidUsage, SanicException
-from sanic.request import Request
-from sanic.response import HTTPResponse
-from sanic.response import json as json_response
+from safety import log_lines
+
+log_lines.from_the_start("actions")  # rasa_sdk's imports already warn
+
+from rasa_sdk import utils  # noqa: E402
+from rasa_sdk.constants import DEFAULT_SERVER_PORT  # noqa: E402
+from rasa_sdk.endpoint import create_app as create_rasa_sdk_app  # noqa: E402
+from sanic import Sanic  # noqa: E402
+from sanic.exceptions import InvalidUsage, SanicException  # noqa: E402
+from sanic.request import Request  # noqa: E402
+from sanic.response import HTTPResponse  # noqa: E402
+from sanic.response import json as json_response  # noqa: E402
+
+from actions import metrics  # noqa: E402
 
 logger = logging.getLogger("actions.server")  # not "__main__" under `python -m`
 
@@ -158,6 +169,9 @@ def harden(app: Sanic, token: bytes | None) -> Sanic:
             else:
                 call = request.json  # parsed once: rasa_sdk's handler reuses it
             request.ctx.action_name = action_name(call)
+            sender = call["tracker"].get("sender_id")
+            log_lines.enter_conversation(sender if isinstance(sender, str) else None)
+            request.ctx.started = time.perf_counter()
         except (InvalidUsage, ValueError, RecursionError):  # NotAnActionCall is a ValueError
             return json_response({"error": NOT_AN_ACTION_CALL}, status=400)
         except OverflowError:
@@ -171,6 +185,14 @@ def harden(app: Sanic, token: bytes | None) -> Sanic:
         app.request_middleware.appendleft(require_token)
 
     app.register_named_middleware(require_action_call, [webhook])
+
+    def log_action_time(request: Request, _response: HTTPResponse) -> None:
+        started = getattr(request.ctx, "started", None)
+        if started is not None:
+            seconds = time.perf_counter() - started
+            log_lines.timing(logger, "action", seconds, action=loggable(request.ctx.action_name))
+
+    app.register_named_middleware(log_action_time, [webhook], attach_to="response")
 
     def answer_error(request: Request, exception: Exception) -> HTTPResponse:
         """Replaces rasa_sdk's handler, which sends the request's body back with the message."""
@@ -219,10 +241,17 @@ def parse_arguments(
 
 def main(argv: list[str] | None = None) -> None:
     arguments = parse_arguments(argv)
-    utils.configure_colored_logging(arguments.loglevel)
+    json_logs = log_lines.json_wanted()
+    if json_logs:
+        log_lines.log_as_json("actions", arguments.loglevel or logging.INFO)
+    else:
+        utils.configure_colored_logging(arguments.loglevel)
     utils.update_sanic_log_level()
     token = token_from(os.environ)
     app = create_app(arguments.actions, token)
+    if json_logs:
+        log_lines.adopt_loggers()  # Sanic gave its loggers handlers of their own
+    metrics.serve(os.environ, arguments.interface, utils.number_of_sanic_workers())
     if token is None:
         logger.warning(
             "%s is not set: anything that can reach %s:%s can run the actions.",

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import ColumnElement
 
+from actions import metrics
 from actions.database import StoreUnavailable, database_url, reading_engine
 from actions.matching import find_all_mentions, find_mention
 from actions.models import (
@@ -310,7 +311,7 @@ async def read_store(work: Callable[[KnowledgeStore], T]) -> T:
     """Run `work` on the store off the event loop, so a slow database does not stall others."""
 
     def run() -> T:
-        with kept_store() as store:
+        with metrics.store_read((StoreUnavailable,)), kept_store() as store:
             return work(store)
 
     return await asyncio.to_thread(run)

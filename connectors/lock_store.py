@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from contextlib import asynccontextmanager
 from typing import Any, AsyncGenerator
 
@@ -45,6 +46,7 @@ from rasa.utils.endpoints import EndpointConfig
 from redis.exceptions import RedisError
 from redis.lock import Lock
 
+from connectors import metrics
 from connectors.tracker_store import StoreOutage
 
 logger = logging.getLogger(__name__)
@@ -76,13 +78,16 @@ class SharedRedisLockStore(RedisLockStore):
         settings.setdefault("socket_timeout", SOCKET_SECONDS)
         super().__init__(**settings)
         self.local = InMemoryLockStore()
-        self.outage = StoreOutage("Redis (the conversation locks)", logger, back_level=logging.INFO)
+        self.outage = StoreOutage(
+            "Redis (the conversation locks)", logger, back_level=logging.INFO, metric="redis"
+        )
 
     @asynccontextmanager
     async def lock(
         self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME, wait_time_in_seconds: float = 1
     ) -> AsyncGenerator[TicketLock, None]:
         """Rasa's ticket lock in Redis; this process's own while Redis cannot be reached."""
+        waiting_since = time.perf_counter()
         ticket = self._shared_ticket(conversation_id, lock_lifetime)
         shared: TicketLock | None = None
         queued_again = 0
@@ -102,9 +107,12 @@ class SharedRedisLockStore(RedisLockStore):
                 self._redis_failed(error)  # the ticket expires with the lock's lifetime
                 ticket = None
         if ticket is None:
+            metrics.locked_locally()
             async with self.local.lock(conversation_id, lock_lifetime, wait_time_in_seconds) as local:
+                metrics.lock_waited(time.perf_counter() - waiting_since)
                 yield local
             return
+        metrics.lock_waited(time.perf_counter() - waiting_since)
         try:
             yield shared  # type: ignore[misc]
         finally:

@@ -47,9 +47,11 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, Event, SessionSt
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
+from connectors import metrics
 from connectors.action_calls import ThisTurnOnly
 from connectors.conversations import conversation_store
 from connectors.responses import CANNOT_LOOK_UP, OPENING_NOTICE, ServerResponses
+from safety import log_lines
 
 logger = logging.getLogger(__name__)
 
@@ -178,6 +180,7 @@ class FailSafeRemoteAction(ThisTurnOnly):
                 raise  # a form's "not valid": part of a conversation, not a failure
             except Exception as error:  # noqa: BLE001 (down, frozen or answering nonsense: the same to a patient)
                 self.state.failed(self.name(), error)
+                metrics.answered_without_action_server()
             else:
                 self.state.succeeded()
                 return events
@@ -233,7 +236,8 @@ async def _utterance(
 
 
 class SafeMessageProcessor(MessageProcessor):
-    """Rasa's processor with the three changes described in this module's docstring."""
+    """Rasa's processor with the three changes described in this module's docstring, each turn
+    counted for the metrics."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -241,11 +245,40 @@ class SafeMessageProcessor(MessageProcessor):
             # The opening notice says where conversations are kept: true of this server's store.
             self.nlg.kept_in_database = isinstance(conversation_store(self.tracker_store), SQLTrackerStore)
 
+    async def handle_message(self, message: UserMessage) -> List[Dict[str, Any]] | None:
+        """Rasa's turn, counted and timed (`connectors.metrics`), its log lines carrying the
+        conversation's hashed id (`safety.log_lines`)."""
+        with log_lines.conversation(message.sender_id), metrics.turn() as turn:
+            answer = await super().handle_message(message)
+            log_lines.timing(logger, "turn", time.perf_counter() - turn.started)
+            return answer
+
     async def parse_message(
         self,
         message: UserMessage,
         tracker: DialogueStateTracker | None = None,
         only_output_properties: bool = True,
+    ) -> Dict[str, Any]:
+        parse_data = await self._parse_message_as_offered(message, tracker, only_output_properties)
+        metrics.understood((parse_data.get("intent") or {}).get("name"))
+        return parse_data
+
+    async def _run_action(
+        self,
+        action: Action,
+        tracker: DialogueStateTracker,
+        output_channel: OutputChannel,
+        nlg: NaturalLanguageGenerator,
+        prediction: PolicyPrediction,
+    ) -> bool:
+        metrics.acted(action.name())
+        return await super()._run_action(action, tracker, output_channel, nlg, prediction)
+
+    async def _parse_message_as_offered(
+        self,
+        message: UserMessage,
+        tracker: DialogueStateTracker | None,
+        only_output_properties: bool,
     ) -> Dict[str, Any]:
         text = message.text or ""
         if not text.startswith(INTENT_PREFIX) or text in offered_payloads(tracker):

@@ -18,7 +18,10 @@ installs the project's pieces into Rasa's modules before handing over to Rasa's 
   `REQUEST_SECONDS`, the client's address taken from `TRUSTED_PROXIES` proxies in front,
   `GET /` saying "ok" without Rasa's version, `GET /health` saying how the action server and the
   stores are ("degraded" while one is down, still 200: the server answers), and the
-  retention sweep running in the background (`connectors.conversations.keep_tidy`).
+  retention sweep running in the background (`connectors.conversations.keep_tidy`);
+- Prometheus metrics (`connectors.metrics`) on `METRICS_PORT` of the same interface, a port of
+  their own that the proxy never serves; and, with `LOG_FORMAT=json`, log lines as JSON that never
+  carry what a patient typed (`safety.log_lines`) in place of Rasa's coloured ones.
 
 The channels' own checks (the gate) work under plain `rasa run` too; these do not.
 """
@@ -31,17 +34,20 @@ import sys
 from typing import Any, Callable, Mapping
 
 from connectors import without_tensorflow
+from safety import log_lines
 
+log_lines.from_the_start("rasa")  # Rasa's imports already warn
 without_tensorflow.defer_training_helpers()  # before Rasa is imported: see the module
 
 import rasa.core.actions.action  # noqa: E402
 import rasa.core.agent  # noqa: E402
 import rasa.core.processor  # noqa: E402
 import rasa.core.run  # noqa: E402
+import rasa.utils.io  # noqa: E402
 from sanic import Sanic, response  # noqa: E402
 from sanic.request import Request  # noqa: E402
 
-from connectors import action_responses  # noqa: E402
+from connectors import action_responses, metrics  # noqa: E402
 from connectors.action_calls import close_connections  # noqa: E402
 from connectors.conversations import keep_tidy, store_health  # noqa: E402
 from connectors.graph_runner import SequentialGraphRunner  # noqa: E402
@@ -96,6 +102,12 @@ def harden(app: Sanic, environment: Mapping[str, str] = os.environ) -> Sanic:
     async def close_action_connections(*_: Any) -> None:
         await close_connections()
 
+    if log_lines.json_wanted(environment):
+
+        @app.listener("before_server_start")
+        async def log_sanic_as_json(*_: Any) -> None:
+            log_lines.adopt_loggers()  # Sanic gave its loggers handlers of their own
+
     app.add_task(keep_tidy)
     return app
 
@@ -120,6 +132,13 @@ def install() -> None:
     configure_app = _configure_app_hardened(rasa.core.run.configure_app)
     configure_app.hardened = True  # type: ignore[attr-defined]
     rasa.core.run.configure_app = configure_app  # type: ignore[assignment]
+    if log_lines.json_wanted():
+        rasa.utils.io.configure_colored_logging = _log_as_json  # type: ignore[assignment]
+
+
+def _log_as_json(level: str | int | None) -> None:
+    """In place of Rasa's coloured logs (`rasa run` calls it once its options are read)."""
+    log_lines.log_as_json("rasa", level or os.environ.get("LOG_LEVEL") or logging.INFO)
 
 
 def rasa_arguments(argv: list[str], environment: Mapping[str, str] = os.environ) -> list[str]:
@@ -129,11 +148,22 @@ def rasa_arguments(argv: list[str], environment: Mapping[str, str] = os.environ)
     return ["rasa", "run", *argv, *interface]
 
 
+def interface_of(arguments: list[str]) -> str:
+    """The interface `rasa run` will listen on, for the metrics to listen on the same."""
+    for index, argument in enumerate(arguments):
+        if argument in ("-i", "--interface") and index + 1 < len(arguments):
+            return arguments[index + 1]
+        if argument.startswith("--interface="):
+            return argument.partition("=")[2]
+    return DEFAULT_INTERFACE
+
+
 def main(argv: list[str]) -> None:
     from rasa.__main__ import main as rasa_main
 
     install()
     sys.argv = rasa_arguments(argv)
+    metrics.serve(os.environ, interface_of(sys.argv))
     rasa_main()
 
 

@@ -46,6 +46,8 @@ from rasa.shared.core.slots import Slot
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
+from connectors import metrics
+
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -169,8 +171,10 @@ class StoreOutage:
         log: logging.Logger,
         back_level: int = logging.WARNING,
         clock: Callable[[], float] = time.monotonic,
+        metric: str = "",
     ) -> None:
         self.name = name
+        self.metric = metric  # the store's label in connectors.metrics ("database", "redis")
         self._log = log
         self._back_level = back_level
         self._clock = clock
@@ -193,6 +197,7 @@ class StoreOutage:
         return True
 
     def failed(self, error: BaseException, meanwhile: str) -> None:
+        metrics.store_failed(self.metric)
         self._failing = True
         self._last_attempt = self._clock()
         if self.down_since is None:
@@ -200,6 +205,7 @@ class StoreOutage:
             self._log.error("%s cannot be reached (%s): %s", self.name, exception_name(error), meanwhile)
 
     def answered(self) -> None:
+        metrics.store_answered(self.metric)
         self._failing = False
 
     def end(self, summary: str) -> None:
@@ -324,7 +330,9 @@ class SharedTrackerStore(SQLTrackerStore):
         self._written_back = 0
         self._flush_lock = asyncio.Lock()
         self._flushing: asyncio.Task | None = None
-        self.outage = StoreOutage("The conversation database", logger, back_level=logging.WARNING)
+        self.outage = StoreOutage(
+            "The conversation database", logger, back_level=logging.WARNING, metric="database"
+        )
         self._closed = False
         atexit.register(self.close)
 

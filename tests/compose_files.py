@@ -18,6 +18,8 @@ ENV_EXAMPLE = PROJECT_ROOT / "deploy.env.example"
 DOCKERIGNORE = PROJECT_ROOT / ".dockerignore"
 BENCHMARKS = PROJECT_ROOT / "docs" / "benchmarks.md"
 MIB = 1024 * 1024
+# The stock Rasa server image, which docker/rasa/Dockerfile builds on (tests/test_compose.py).
+RASA_IMAGE = "rasa/rasa:3.6.21-full"
 SECRET_NAME = re.compile(r"PASSWORD|TOKEN|SECRET|AUTH", re.IGNORECASE)
 INTERPOLATION = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<rule>:?[-?][^}]*)?\}")
 

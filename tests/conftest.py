@@ -180,3 +180,25 @@ def pytest_terminal_summary(terminalreporter, config) -> None:
             f"red flags ({name}): emergencies escalated {rate['emergencies_escalated']}/{rate['emergencies']}, "
             f"harmless questions escalated {rate['harmless_escalated']}/{rate['harmless']}"
         )
+
+
+@pytest.fixture(scope="session")
+def observed(knowledge_url: str, tmp_path_factory: pytest.TempPathFactory):
+    """The real assistant as the compose stack runs it for operators: both servers serving their
+    metrics on ports of their own and logging JSON lines. Yields (bot, Rasa's metrics port, the
+    action server's metrics port); the bot's `logs` are both servers' output."""
+    from tests.live_bot import ACTION_SERVER_TOKEN, free_port, running_bot
+
+    rasa_port, actions_port = free_port(), free_port()
+    with running_bot(
+        knowledge_url,
+        tmp_path_factory.mktemp("observed-bot"),
+        # The token in the environment too, as compose gives it: it keys the hashed ids.
+        environment={
+            "METRICS_PORT": str(rasa_port),
+            "LOG_FORMAT": "json",
+            "ACTION_SERVER_TOKEN": ACTION_SERVER_TOKEN,
+        },
+        action_environment={"METRICS_PORT": str(actions_port), "LOG_FORMAT": "json"},
+    ) as bot:
+        yield bot, rasa_port, actions_port

@@ -103,12 +103,14 @@ class ServerProcess:
 ACTION_SERVER_TOKEN = secrets.token_hex(16)
 
 
-def action_server(knowledge_url: str, workdir: Path, name: str = "actions") -> tuple[ServerProcess, str]:
+def action_server(
+    knowledge_url: str, workdir: Path, name: str = "actions", environment: dict[str, str] | None = None
+) -> tuple[ServerProcess, str]:
     """The action server answering from `knowledge_url`, and its webhook's URL."""
     port = free_port()
     command = [str(BIN / "python"), "-m", "actions.server", "--actions", "actions", "--port", str(port)]
     environment = rasa_environment(
-        **{DB_URL_VARIABLE: knowledge_url, "ACTION_SERVER_TOKEN": ACTION_SERVER_TOKEN}
+        **{DB_URL_VARIABLE: knowledge_url, "ACTION_SERVER_TOKEN": ACTION_SERVER_TOKEN, **(environment or {})}
     )
     server = ServerProcess(name, command, workdir, environment, f"http://127.0.0.1:{port}/health")
     return server, f"http://127.0.0.1:{port}/webhook"
@@ -164,9 +166,10 @@ def running_bot(
     workdir: Path,
     credentials: Path | None = None,
     environment: dict[str, str] | None = None,
+    action_environment: dict[str, str] | None = None,
 ) -> Iterator[LiveBot]:
     """An action server and one Rasa server, conversations kept in memory."""
-    actions, action_url = action_server(knowledge_url, workdir)
+    actions, action_url = action_server(knowledge_url, workdir, environment=action_environment)
     rasa, bot = rasa_server(workdir, action_url, credentials=credentials, environment=environment)
     with all_running(actions, rasa):
         bot.logs = [actions.log, rasa.log]

@@ -13,6 +13,7 @@ import importlib.metadata
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -34,6 +35,7 @@ from tests.compose_files import (
     MIB,
     NGINX_CONF,
     POSTGRES_INIT,
+    RASA_IMAGE,
     SECRET_NAME,
     bind_mounts,
     copy_sources,
@@ -50,13 +52,15 @@ from tests.live_bot import free_port
 
 ACTIONS_DOCKERFILE = PROJECT_ROOT / "docker" / "actions" / "Dockerfile"
 ACTIONS_REQUIREMENTS = PROJECT_ROOT / "docker" / "actions" / "requirements.txt"
+# The Rasa server's image: compose builds its first stage (`runtime`), Kubernetes all of it.
+RASA_DOCKERFILE = PROJECT_ROOT / "docker" / "rasa" / "Dockerfile"
+RASA_RUNTIME_STAGE = "runtime"
 RASA_START = PROJECT_ROOT / "docker" / "rasa" / "start.sh"
 CONSTRAINTS = PROJECT_ROOT / "constraints.txt"
 MAKEFILE = PROJECT_ROOT / "Makefile"
 INSTALL_SCRIPT = "scripts/install-docker-compose"
 COMPOSE_SCHEMA = Path("/usr/lib/python3/dist-packages/compose/config/compose_spec.json")
 
-RASA_IMAGE = "rasa/rasa:3.6.21-full"
 ACTIONS_BASE_IMAGE = "rasa/rasa-sdk:3.6.2"
 REQUIRED_SECRETS = (
     "POSTGRES_PASSWORD",
@@ -132,6 +136,48 @@ def pins(path: Path) -> dict[str, str]:
             name, separator, version = line.partition("==")
             assert separator and version, f"{path.name}: {line!r} is not pinned with =="
             found[canonicalize_name(name)] = version.strip()
+    return found
+
+
+def dockerfile_stages(path: Path) -> list[tuple[str, str, list[tuple[str, str]]]]:
+    """(base image or stage, stage name or "", the stage's other instructions) for each FROM."""
+    stages: list[tuple[str, str, list[tuple[str, str]]]] = []
+    for instruction, arguments in dockerfile_instructions(path):
+        if instruction == "FROM":
+            base, _, name = re.sub(r"\s+as\s+", " AS ", arguments, flags=re.IGNORECASE).partition(" AS ")
+            stages.append((base.strip(), name.strip(), []))
+        else:
+            assert stages, f"{path.name}: {instruction} before FROM"
+            stages[-1][2].append((instruction, arguments))
+    return stages
+
+
+def rasa_runtime_stage() -> tuple[str, list[tuple[str, str]]]:
+    """(its base image, its instructions): the stage of docker/rasa/Dockerfile compose runs."""
+    found = [
+        (base, steps)
+        for base, name, steps in dockerfile_stages(RASA_DOCKERFILE)
+        if name == RASA_RUNTIME_STAGE
+    ]
+    assert len(found) == 1, f"docker/rasa/Dockerfile has no single stage named {RASA_RUNTIME_STAGE}"
+    return found[0]
+
+
+def rasa_runtime_pins() -> dict[str, str]:
+    """{canonical name: version} that the runtime stage's `pip install` adds to rasa/rasa; every
+    package pinned with ==, and installed without its dependencies (Rasa's own stay as they are)."""
+    from packaging.utils import canonicalize_name
+
+    found = {}
+    for instruction, arguments in rasa_runtime_stage()[1]:
+        if instruction == "RUN" and "pip install" in arguments:
+            words = shlex.split(arguments)
+            assert "--no-deps" in words, arguments
+            for word in words[words.index("install") + 1 :]:
+                if not word.startswith("-"):
+                    name, separator, version = word.partition("==")
+                    assert separator and version, f"docker/rasa/Dockerfile: {word!r} is not pinned with =="
+                    found[canonicalize_name(name)] = version
     return found
 
 
@@ -274,7 +320,11 @@ def test_the_file_follows_the_compose_specification(compose: dict[str, Any]) -> 
 
 def test_every_image_is_pinned_to_an_exact_version(services: dict[str, dict[str, Any]]) -> None:
     """The same images on every machine and every day: no `latest`, no bare major version."""
-    assert services["rasa"]["image"] == RASA_IMAGE
+    assert services["rasa"]["build"] == {"context": "./docker/rasa", "dockerfile": "Dockerfile",
+                                         "target": RASA_RUNTIME_STAGE}  # fmt: skip
+    assert (PROJECT_ROOT / services["rasa"]["build"]["context"] / "Dockerfile").resolve() == RASA_DOCKERFILE
+    assert rasa_runtime_stage()[0] == RASA_IMAGE
+    assert dockerfile_stages(RASA_DOCKERFILE)[0][0] == RASA_IMAGE  # the only image it is built from
     bases = [arguments for instruction, arguments in dockerfile_instructions(ACTIONS_DOCKERFILE)
              if instruction == "FROM"]  # fmt: skip
     assert bases == [ACTIONS_BASE_IMAGE]
@@ -287,10 +337,27 @@ def test_every_image_is_pinned_to_an_exact_version(services: dict[str, dict[str,
 
 def test_the_images_run_the_rasa_versions_the_tests_ran(services: dict[str, dict[str, Any]]) -> None:
     constraints = pins(CONSTRAINTS)
-    assert services["rasa"]["image"] == f"rasa/rasa:{constraints['rasa']}-full"
+    assert rasa_runtime_stage()[0] == f"rasa/rasa:{constraints['rasa']}-full"
     bases = [arguments for instruction, arguments in dockerfile_instructions(ACTIONS_DOCKERFILE)
              if instruction == "FROM"]  # fmt: skip
     assert bases == [f"rasa/rasa-sdk:{constraints['rasa-sdk']}"]
+
+
+def test_the_rasa_image_adds_only_pinned_packages_the_tests_ran_and_copies_nothing() -> None:
+    """compose mounts the code and the model: its stage of the image only installs packages, at
+    constraints.txt's versions, which need nothing that rasa/rasa does not already hold."""
+    added = rasa_runtime_pins()
+    constraints = pins(CONSTRAINTS)
+    assert "prometheus-client" in added  # connectors/metrics.py
+    assert {name: (version, constraints.get(name)) for name, version in added.items()
+            if constraints.get(name) != version} == {}, "docker/rasa/Dockerfile and constraints.txt differ"  # fmt: skip
+    in_rasa = requirement_closure("rasa")
+    assert {name: requirement_closure(name) - {name} - in_rasa for name in added} == {
+        name: set() for name in added
+    }
+    steps = {instruction for instruction, _ in rasa_runtime_stage()[1]}
+    assert steps <= {"RUN", "USER"}, steps
+    assert rasa_runtime_stage()[1][-1] == ("USER", "1001")  # the image's own user again
 
 
 def test_the_action_server_installs_the_versions_the_tests_ran() -> None:
@@ -397,6 +464,31 @@ def test_rasa_can_be_scaled_and_only_the_web_server_is_published(services: dict[
     assert [name for name, service in services.items() if service.get("ports")] == ["web"]
     assert services["web"]["ports"] == ["${WEB_PORT:-8080}:80"]
     assert "ip_hash;" in NGINX_CONF.read_text()  # long-polling stays on one replica
+
+
+METRICS_PORT = "9102"
+PROMETHEUS_CONFIG = PROJECT_ROOT / "deploy" / "prometheus" / "prometheus.yml"
+
+
+def test_the_servers_metrics_and_json_logs_stay_inside_the_backend_network(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    """Both servers serve Prometheus metrics on METRICS_PORT and write JSON log lines; the port is
+    not published, nginx passes nothing to it, and deploy/prometheus/ scrapes it from inside."""
+    for name in ("rasa", "action-server"):
+        environment = environment_of(services[name])
+        assert environment["METRICS_PORT"] == METRICS_PORT, name
+        assert environment["LOG_FORMAT"] == "json", name
+        assert not services[name].get("ports") and not services[name].get("expose"), name
+        assert "backend" in services[name]["networks"], name
+    nginx = NGINX_CONF.read_text()
+    assert METRICS_PORT not in nginx and "metrics" not in nginx
+    assert re.findall(r"^\s*server\s+(\S+);", nginx, re.M) == ["rasa:5005"], (
+        "nginx passes on to port 5005 only"
+    )
+    jobs = {job["job_name"]: job for job in yaml.safe_load(PROMETHEUS_CONFIG.read_text())["scrape_configs"]}
+    assert jobs["rasa"]["dns_sd_configs"][0] == {"names": ["rasa"], "type": "A", "port": int(METRICS_PORT)}
+    assert jobs["action-server"]["static_configs"][0]["targets"] == [f"action-server:{METRICS_PORT}"]
 
 
 def test_no_service_is_made_to_run_as_root(services: dict[str, dict[str, Any]]) -> None:
@@ -853,7 +945,7 @@ def test_the_rasa_image_has_everything_the_mounted_code_imports() -> None:
     not_mounted = sorted(str(path.relative_to(PROJECT_ROOT)) for path in files
                          if not any(path == source or source in path.parents for source in mounted))  # fmt: skip
     assert not_mounted == []
-    installed = requirement_closure("rasa")
+    installed = requirement_closure("rasa", *rasa_runtime_pins())  # the image compose builds
     missing = {name: distribution_of_module().get(name) for name in third_party
                if distribution_of_module().get(name) not in installed}  # fmt: skip
     assert missing == {}

@@ -37,6 +37,7 @@ from tests.compose_files import (
     NGINX_CONF,
     POSTGRES_INIT,
     PROJECT_ROOT,
+    RASA_IMAGE,
     SECRET_NAME,
     bind_mounts,
     copy_sources,
@@ -84,9 +85,19 @@ TOKEN_LIKE = re.compile(r"(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9+/_=-]{20,}")
 # Who may reach whom (NetworkPolicies): {(from, to, port)}; `outside` is anything not a pod here.
 ALLOWED_CONNECTIONS = {
     ("outside", "web", 80),
+    ("monitoring", "web", 80),  # anyone may open the widget
     ("web", "rasa", 5005),
     ("rasa", "action-server", 5055),
+    # Prometheus, in a namespace labelled for monitoring, scrapes both servers' metrics.
+    ("monitoring", "rasa", 9102),
+    ("monitoring", "action-server", 9102),
 }
+# A pod (Prometheus) in the monitoring namespace, as the policies see it; the assistant's own pods
+# are in another namespace.
+MONITORING = "monitoring"
+MONITORING_NAMESPACE = {"kubernetes.io/metadata.name": "monitoring"}
+MONITORING_POD = {"app.kubernetes.io/name": "prometheus"}
+ASSISTANT_NAMESPACE = {"kubernetes.io/metadata.name": "ms-trial-assistant"}
 # The stores are outside the cluster: who may open a connection to their ports.
 STORE_CLIENTS = {
     5432: {"rasa", "action-server", "knowledge-loader", "database-setup"},
@@ -435,16 +446,21 @@ def policy_allows(resources: list[dict[str, Any]], source: str, target: str, por
             if "ipBlock" in peer:
                 if other == "outside" and peer["ipBlock"]["cidr"] == "0.0.0.0/0":
                     return True
-            elif (
-                other != "outside"
-                and "namespaceSelector" not in peer
-                and selects(peer["podSelector"], labels[other])
-            ):
-                return True
+            elif other != "outside":
+                # Without a namespaceSelector, a podSelector picks pods of the policy's own namespace.
+                namespace = MONITORING_NAMESPACE if other == MONITORING else ASSISTANT_NAMESPACE
+                in_namespace = (
+                    selects(peer["namespaceSelector"], namespace)
+                    if "namespaceSelector" in peer
+                    else other != MONITORING
+                )
+                pod = MONITORING_POD if other == MONITORING else labels[other]
+                if in_namespace and selects(peer.get("podSelector") or {}, pod):
+                    return True
         return False
 
     def allowed(pod: str, other: str, direction: str) -> bool:
-        if pod == "outside":
+        if pod in ("outside", MONITORING):  # not the assistant's pods: their own policies
             return True
         selecting = [policy["spec"] for policy in policies if selects(policy["spec"]["podSelector"], labels[pod])
                      and direction.capitalize() in policy["spec"].get("policyTypes", ["Ingress"])]  # fmt: skip
@@ -466,7 +482,7 @@ def network_problems(resources: list[dict[str, Any]]) -> list[str]:
         problems.append("no default-deny NetworkPolicy")
     pods = sorted(pod_labels(resources))
     ports = sorted({port for _, _, port in ALLOWED_CONNECTIONS})
-    for source in ["outside", *pods]:
+    for source in ["outside", MONITORING, *pods]:
         for target in pods:
             for port in ports:
                 expected = (source, target, port) in ALLOWED_CONNECTIONS
@@ -597,7 +613,28 @@ def test_the_other_rules_catch_what_they_are_for(manifests: list[dict[str, Any]]
 
     resources = copy.deepcopy(manifests)
     of_kind(resources, "NetworkPolicy")["action-server"]["spec"]["ingress"][0]["from"] = []
-    assert network_problems(resources) == ["outside -> action-server:5055 allowed"]
+    assert network_problems(resources) == ["outside -> action-server:5055 allowed",
+                                           "monitoring -> action-server:5055 allowed"]  # fmt: skip
+
+    # The metrics port: from the monitoring namespace only, and nothing else from there.
+    resources = copy.deepcopy(manifests)
+    of_kind(resources, "NetworkPolicy")["metrics"]["spec"]["ingress"][0]["from"].append(
+        {"ipBlock": {"cidr": "0.0.0.0/0"}}
+    )
+    assert sorted(network_problems(resources)) == [
+        "outside -> action-server:9102 allowed",
+        "outside -> rasa:9102 allowed",
+    ]
+    resources = copy.deepcopy(manifests)
+    of_kind(resources, "NetworkPolicy")["metrics"]["spec"]["ingress"][0]["from"] = [{"podSelector": {}}]
+    assert "monitoring -> rasa:9102 denied" in network_problems(resources)
+    resources = copy.deepcopy(manifests)
+    of_kind(resources, "NetworkPolicy")["metrics"]["spec"]["ingress"][0]["ports"] = []
+    assert "monitoring -> rasa:5005 allowed" in network_problems(resources)
+    resources = [resource for resource in manifests if resource["kind"] != "NetworkPolicy"
+                 or resource["metadata"]["name"] != "metrics"]  # fmt: skip
+    assert sorted(network_problems(resources)) == ["monitoring -> action-server:9102 denied",
+                                                   "monitoring -> rasa:9102 denied"]  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------------------
@@ -622,6 +659,24 @@ def test_the_health_endpoints_and_ports_are_compose_s(
         for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
             check = container[probe]["httpGet"]
             assert (named.get(check["port"], check["port"]), check["path"]) == (port, path), (name, probe)
+
+
+def test_prometheus_finds_the_servers_metrics_on_compose_s_port(
+    manifests: list[dict[str, Any]], compose_services: dict[str, dict[str, Any]]
+) -> None:
+    """The scrape annotations name the port both servers serve metrics on (METRICS_PORT, as in
+    compose); no Service exposes it (the NetworkPolicy `metrics` lets only monitoring in)."""
+    found = workloads(manifests)
+    for name in ("rasa", "action-server"):
+        port = environment_of(compose_services[name])["METRICS_PORT"]
+        annotations = found[name]["spec"]["template"]["metadata"]["annotations"]
+        assert annotations == {"prometheus.io/scrape": "true", "prometheus.io/port": port,
+                               "prometheus.io/path": "/metrics"}, name  # fmt: skip
+        container = pod_spec(found[name])["containers"][0]
+        assert {"name": "metrics", "containerPort": int(port), "protocol": "TCP"} in container["ports"], name
+    for service in of_kind(manifests, "Service").values():
+        assert all(entry.get("targetPort") != "metrics" and entry["port"] != 9102
+                   for entry in service["spec"].get("ports", [])), service["metadata"]["name"]  # fmt: skip
 
 
 def test_the_services_listen_where_compose_s_servers_are_called(
@@ -710,7 +765,13 @@ def test_the_images_are_compose_s_with_the_project_s_files_in_them(
     assert images["postgres"] == compose_services["postgres"]["image"]
     froms = {image: [arguments for instruction, arguments in dockerfile_instructions(path) if instruction == "FROM"]
              for image, path in PROJECT_IMAGES.items()}  # fmt: skip
-    assert froms["ms-trial-assistant/rasa"] == [compose_services["rasa"]["image"]]
+    # The Rasa image: the stage compose builds (`target`, FROM rasa/rasa), then the mounts copied in.
+    rasa_build = compose_services["rasa"]["build"]
+    assert (PROJECT_ROOT / rasa_build["context"] / rasa_build["dockerfile"]).resolve() == PROJECT_IMAGES[
+        "ms-trial-assistant/rasa"
+    ]
+    stage = rasa_build["target"]
+    assert froms["ms-trial-assistant/rasa"] == [f"{RASA_IMAGE} AS {stage}", stage]
     assert froms["ms-trial-assistant/web"] == [compose_services["web"]["image"]]
     # The actions image: docker/actions/Dockerfile itself, which compose builds (tests/test_compose.py).
     assert compose_services["action-server"]["build"]["dockerfile"] == "docker/actions/Dockerfile"
