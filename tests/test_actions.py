@@ -16,14 +16,22 @@ from actions.database import DB_URL_VARIABLE
 from actions.fallback import SAY_IT_ANOTHER_WAY
 from actions.phrasing import capitalised, in_every_hundred, number
 from actions.store import KnowledgeStore
-from tests.helpers import PROJECT_ROOT, rendered, run_action, source_line, texts, tracker_from
+from tests.helpers import (
+    PROJECT_ROOT,
+    rendered,
+    run_action,
+    source_line,
+    talk_to_a_person,
+    texts,
+    tracker_from,
+)
 
 DOMAIN = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
 QUESTION_INTENTS = [
     i
     for i in DOMAIN["intents"]
     if i.startswith("ask_")
-    and i not in ("ask_definition", "ask_capabilities", "ask_personal_advice")
+    and i not in ("ask_definition", "ask_capabilities", "ask_personal_advice", "ask_for_person")
     and i not in ABOUT_THE_LAST_ANSWER  # those need a last answer: tests/test_understanding.py
 ]
 EFFICACY_INTENTS = ["ask_relapse", "ask_relapse_free", "ask_relapse_rate", "ask_disability"]
@@ -259,7 +267,7 @@ def test_a_word_not_in_the_glossary_gets_the_list_of_words_it_knows(use_store) -
 
 def test_no_topic_at_all_asks_what_the_person_wants(use_store) -> None:
     messages, _ = run_action(answer, tracker_from("nlu_fallback", "hmm"))
-    assert texts(messages) == [SAY_IT_ANOTHER_WAY]
+    assert texts(messages) == [SAY_IT_ANOTHER_WAY, talk_to_a_person()]
     assert messages[0]["buttons"][0] == {"title": "What the trial found", "payload": "/ask_results"}
 
 

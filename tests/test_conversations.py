@@ -120,7 +120,8 @@ def test_a_harmless_question_about_a_symptom_is_answered_normally(chat) -> None:
 def test_personal_advice_is_declined_kindly(chat) -> None:
     said = texts(chat("should i switch from rebif to lemtrada?"))
     assert said[0].startswith("I can't decide that for you")
-    assert "talking to your MS team" in said[-1]
+    assert "talking to your MS team" in said[-2]
+    assert said[-1].startswith("If you'd like to talk to a person")
 
 
 def test_a_group_that_did_not_exist_gets_an_honest_answer(chat) -> None:

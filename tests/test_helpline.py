@@ -11,8 +11,9 @@ import pytest
 import textstat
 import yaml
 
+from actions.actions import ActionAnswerQuestion
 from actions.advice import ActionPersonalAdvice
-from actions.fallback import ActionAskToRephrase
+from actions.fallback import ActionAskToRephrase, ActionAskWhichTopic
 from actions.topics import TALK_TO_A_PERSON
 from connectors.responses import ServerResponses, helpline_settings
 from tests.conftest import HELPLINE
@@ -77,3 +78,17 @@ def test_a_second_message_not_understood_offers_a_person_to_turn_to() -> None:
     messages, _ = run_action(ActionAskToRephrase(), tracker_from("nlu_fallback", "blorp"))
     assert texts(messages)[0].startswith("Sorry, I still don't understand.")
     assert messages[-1].get("response") == TALK_TO_A_PERSON
+
+
+@pytest.mark.parametrize(
+    "action, intent, text",
+    [
+        (ActionAnswerQuestion(), "ask_relapse", "how many relapsed?"),
+        (ActionAskWhichTopic(), "nlu_fallback", "relapses?"),
+    ],
+)
+def test_an_answer_or_a_first_message_not_understood_names_no_helpline(
+    use_store, action, intent: str, text: str
+) -> None:
+    messages, _ = run_action(action, tracker_from(intent, text))
+    assert all(message.get("response") != TALK_TO_A_PERSON for message in messages)

@@ -16,7 +16,13 @@ from tests.helpers import PROJECT_ROOT
 DOMAIN = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
 RULES = yaml.safe_load((PROJECT_ROOT / "data" / "rules.yml").read_text())["rules"]
 # Questions that are not topics: each has its own action, or is about the last answer.
-OTHER_QUESTIONS = {"ask_definition", "ask_capabilities", "ask_personal_advice", *ABOUT_THE_LAST_ANSWER}
+OTHER_QUESTIONS = {
+    "ask_definition",
+    "ask_capabilities",
+    "ask_personal_advice",
+    "ask_for_person",
+    *ABOUT_THE_LAST_ANSWER,
+}
 
 
 def rule_actions(intent: str) -> list[str]:
