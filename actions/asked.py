@@ -348,12 +348,6 @@ def treatment_asked(
             named.append(treatment)
     if not named and text:
         treatment = store.find_treatment(text)
-        if (
-            treatment is not None
-            and treatment.key == PLACEBO
-            and treatment not in store.find_treatments(text)
-        ):
-            treatment = None  # "newly treated people" is one letter pair from "untreated people"
         if treatment is not None and treatment not in set_aside and not _in_own_history(text, treatment):
             named.append(treatment)
     in_trials = trials or [store.trial()]

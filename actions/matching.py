@@ -14,6 +14,7 @@ T = TypeVar("T")
 FUZZY_CUTOFF = 0.84
 SHORTEST_FUZZY_NAME = 5  # short names ("IFN", "CI") must be written exactly
 LONGEST_PHRASE = 4
+NEGATING_WORD = re.compile(r"^(un|non)\w{3,}|^(without|never|none)$")
 FUZZY_SCAN_WORDS = 200  # misspellings are looked for in the first words of a message only
 
 
@@ -128,9 +129,12 @@ def _prepared(names: tuple[str, ...]) -> _Names:
 
 
 def _short_words(name: str) -> frozenset[str]:
-    """A name's short words, which a near spelling must still contain exactly: "no treatment" is
-    not "on treatment", though the letters are nearly the same."""
-    return frozenset(word for word in name.split() if len(word) < SHORTEST_FUZZY_NAME)
+    """A name's short words, and its words that negate, which a near spelling must still contain
+    exactly: "no treatment" is not "on treatment", nor "untreated people" "newly treated people",
+    though the letters are nearly the same."""
+    return frozenset(
+        word for word in name.split() if len(word) < SHORTEST_FUZZY_NAME or NEGATING_WORD.match(word)
+    )
 
 
 def _could_beat(upper_bound: float, best_score: float, cutoff: float) -> bool:
