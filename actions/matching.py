@@ -14,7 +14,7 @@ T = TypeVar("T")
 FUZZY_CUTOFF = 0.84
 SHORTEST_FUZZY_NAME = 5  # short names ("IFN", "CI") must be written exactly
 LONGEST_PHRASE = 4
-NEGATING_WORD = re.compile(r"^(un|non)\w{3,}|^(without|never|none)$")
+NEGATING_WORD = re.compile(r"^(un|non)\w\w\w+|^(without|never|none)$")
 FUZZY_SCAN_WORDS = 200  # misspellings are looked for in the first words of a message only
 
 
