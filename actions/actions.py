@@ -6,13 +6,14 @@ The conversation contract (intents, entities, topics) is in docs/conversation-de
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import metrics
+from actions import feedback, metrics
 from actions.answers import (
     NOT_A_CURE,
     STORE_UNAVAILABLE,
@@ -20,6 +21,7 @@ from actions.answers import (
     all_the_trials,
     compose_answer,
     define_term,
+    drawing_on,
     no_knowledge,
     other_trials_on,
     trials_answered,
@@ -48,6 +50,7 @@ from actions.scope import SLOT as TRIAL_SLOT
 from actions.store import KnowledgeStore, read_store
 from actions.topics import (
     HOW_SURE,
+    LONG_TERM,
     RISKS_IN_FULL,
     SAME_IN_EVERY_TRIAL,
     SOURCES,
@@ -56,8 +59,10 @@ from actions.topics import (
     Offer,
     offers_in_words,
 )
+from feedback.store import RowReference, new_answer_id
 
 logger = logging.getLogger(__name__)
+DEFINITION = "definition"  # how the feedback store files a word explained
 
 
 def offers_under(store: KnowledgeStore, asked: Asked, benefits: bool, after: bool) -> list[Offer]:
@@ -87,6 +92,32 @@ def _follow_up(trial_value: str) -> str:
     return f'/{TRIAL_FOLLOW_UP}{{"{TRIAL_SLOT}": "{trial_value}"}}'
 
 
+@dataclass
+class Answered:
+    """What `action_answer_question` worked out from the store: what was asked, the messages (None
+    when the store knows nothing on it), the trials answered, the offers under it, the topics
+    answered from the years after the trial, the pictures; and the knowledge rows it drew on."""
+
+    asked: Asked
+    messages: list[str] | None
+    trial_keys: list[str]
+    offers: list[Offer]
+    later: list[str]
+    pictures: list[dict]
+    rows: list[RowReference] = field(default_factory=list)
+    knowledge_version: str | None = None
+
+    def topics(self) -> list[str]:
+        """The topics as the feedback store files the answer: those from the years after the trial
+        as `long_term/<topic>`, and a question about the last answer's figures with what it wanted
+        ("relapse/chance")."""
+        wanted = "" if self.asked.wants == FACTS else f"/{self.asked.wants}"
+        return [
+            f"{LONG_TERM}/{topic}" if topic in self.later and topic != LONG_TERM else f"{topic}{wanted}"
+            for topic in self.asked.topics
+        ]
+
+
 class ActionAnswerQuestion(Action):
     """Answers every `ask_<topic>` question and its follow-ups with figures from the store."""
 
@@ -96,9 +127,14 @@ class ActionAnswerQuestion(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        def answer(
-            store: KnowledgeStore,
-        ) -> tuple[Asked, list[str] | None, list[str], list[Offer], bool, list[dict]]:
+        def answer(store: KnowledgeStore) -> Answered:
+            with drawing_on() as drawn:
+                answered = compose(store)
+            answered.rows = feedback.references(drawn)
+            answered.knowledge_version = store.version
+            return answered
+
+        def compose(store: KnowledgeStore) -> Answered:
             asked = what_was_asked(store, tracker)
             later = [topic for topic in asked.topics if asked.after_the_trial and answers_later(topic)]
             messages: list[str] | None = None
@@ -122,15 +158,18 @@ class ActionAnswerQuestion(Action):
                 benefits = not later and asked.wants == FACTS and about_benefits(store, trials, asked.topics)
                 after = not later and offers_follow_up(store, trials, asked.topics)
                 offers = offers_under(store, asked, benefits, after)
-            return asked, messages, [trial.key for trial in trials], offers, bool(later), pictures
+            return Answered(asked, messages, [trial.key for trial in trials], offers, later, pictures)
 
         try:
-            asked, messages, trial_keys, offers, after_the_trial, pictures = await read_store(answer)
+            answered = await read_store(answer)
         except StoreUnavailable:
             logger.exception("Could not answer from the knowledge store")
             dispatcher.utter_message(response=STORE_UNAVAILABLE)
             return []
 
+        asked, messages, trial_keys, offers, pictures = (
+            answered.asked, answered.messages, answered.trial_keys, answered.offers, answered.pictures
+        )  # fmt: skip
         if not asked.topics:
             await ActionAskToRephrase().run(dispatcher, tracker, domain)
             return []
@@ -139,6 +178,12 @@ class ActionAnswerQuestion(Action):
             dispatcher.utter_message(text=no_knowledge(asked.topic))
             return [SlotSet("topic", None)]
         metrics.answered(asked.topics, trial_keys)
+        answer_id = new_answer_id()
+        feedback.record_in_background(
+            feedback.answer_record(
+                tracker, answer_id, answered.topics(), trial_keys, answered.rows, answered.knowledge_version
+            )
+        )
         buttons = [offer.button for offer in offers]
         if tracker.get_latest_input_channel() == TERMINAL_CHANNEL:
             # No buttons or pictures in the terminal (see topics.offer_topics): the pictures as
@@ -148,8 +193,14 @@ class ActionAnswerQuestion(Action):
             if offers:
                 messages = [*messages[:-1], f"{messages[-1]}\n{offers_in_words(offers)}"]
             buttons, pictures = [], []
+        # "Was this helpful?" goes with the last message (the channel draws it under the answer).
+        line, question = feedback.under_the_answer(answer_id, tracker.get_latest_input_channel())
+        messages = [*messages[:-1], messages[-1] + line]
         for index, text in enumerate(messages, start=1):
-            dispatcher.utter_message(text=text, buttons=buttons if index == len(messages) else None)
+            last = index == len(messages)
+            dispatcher.utter_message(
+                text=text, buttons=buttons if last else None, **(question if last else {})
+            )
             if index == 1:
                 # Under the figures they draw, before the safety note.
                 for picture in pictures:
@@ -158,7 +209,8 @@ class ActionAnswerQuestion(Action):
             SlotSet("topic", asked.topics[-1]),
             SlotSet("treatment", asked.treatment.name if asked.treatment else None),
             SlotSet(TRIAL_SLOT, trial_keys or None),
-            SlotSet(AFTER_THE_TRIAL, after_the_trial),
+            SlotSet(AFTER_THE_TRIAL, bool(answered.later)),
+            SlotSet(feedback.LAST_ANSWER_SLOT, answer_id),
         ]
 
 
@@ -193,15 +245,34 @@ class ActionDefineTerm(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         words = [*typed_entity_words(tracker, "term"), tracker.latest_message.get("text") or ""]
+
+        def define(store: KnowledgeStore) -> tuple[list[str], list[RowReference], str | None]:
+            with drawing_on() as drawn:
+                messages = define_with_figure(store, tracker, words)
+            return messages, feedback.references(drawn), store.version
+
         try:
-            messages = await read_store(lambda store: define_with_figure(store, tracker, words))
+            messages, rows, version = await read_store(define)
         except StoreUnavailable:
             logger.exception("Could not look up a glossary word")
             dispatcher.utter_message(response=STORE_UNAVAILABLE)
             return []
-        for text in messages:
-            dispatcher.utter_message(text=text)
-        return []
+        if not rows:
+            # "I can't explain that word yet": not an answer from the store.
+            for text in messages:
+                dispatcher.utter_message(text=text)
+            return []
+        answer_id = new_answer_id()
+        feedback.record_in_background(
+            feedback.answer_record(tracker, answer_id, [DEFINITION], [], rows, version)
+        )
+        line, question = feedback.under_the_answer(answer_id, tracker.get_latest_input_channel())
+        for index, text in enumerate(messages, start=1):
+            if index < len(messages):
+                dispatcher.utter_message(text=text)
+            else:
+                dispatcher.utter_message(text=text + line, **question)
+        return [SlotSet(feedback.LAST_ANSWER_SLOT, answer_id)]
 
 
 def define_with_figure(store: KnowledgeStore, tracker: Tracker, words: list[str]) -> list[str]:

@@ -9,8 +9,10 @@ source line built from the rows it used.
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 from actions import phrasing
 from actions.asked import PLACEBO, RESULTS
@@ -44,6 +46,23 @@ TALK_TO_YOUR_TEAM = (
 )
 
 
+# The knowledge rows the replies composed inside `drawing_on` drew on; None outside it.
+_drawn_on: ContextVar[list[object] | None] = ContextVar("drawn_on", default=None)
+
+
+@contextmanager
+def drawing_on() -> Iterator[list[object]]:
+    """Collect the rows every reply composed inside says something from, in order, so that the
+    feedback store can tie an answer to them (actions/feedback.py). The composers need not pass
+    them back: each row an answer says something from is already given to `Reply.say`."""
+    rows: list[object] = []
+    token = _drawn_on.set(rows)
+    try:
+        yield rows
+    finally:
+        _drawn_on.reset(token)
+
+
 @dataclass
 class Reply:
     """Paragraphs to send, and the sources of what they say."""
@@ -56,6 +75,9 @@ class Reply:
             self.paragraphs.append(text)
         for row in rows:
             self.cited.extend(getattr(row, "sources", []))
+        drawn = _drawn_on.get()
+        if drawn is not None:
+            drawn.extend(rows)
 
     def extend(self, other: Reply) -> None:
         self.paragraphs.extend(other.paragraphs)

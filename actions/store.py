@@ -60,8 +60,9 @@ T = TypeVar("T")
 class KnowledgeStore:
     """Read-only access to trials, results, guidance and glossary within one session."""
 
-    def __init__(self, session: Session, kept: dict[Hashable, Any] | None = None):
+    def __init__(self, session: Session, kept: dict[Hashable, Any] | None = None, version: str | None = None):
         self.session = session
+        self.version = version  # the load of the knowledge files it holds, where known
         self._kept: dict[Hashable, Any] = {} if kept is None else kept  # may outlive this store
         self._answered: dict[Hashable, Any] = {}  # this store's only: questions with a patient's words
 
@@ -288,7 +289,7 @@ def kept_store(url: str | None = None) -> Iterator[KnowledgeStore]:
         if version is None or version != kept.version:
             session.expunge_all()
             kept.version, kept.read = version, {}
-        yield KnowledgeStore(session, kept.read if version is not None else None)
+        yield KnowledgeStore(session, kept.read if version is not None else None, version)
         if session.new or session.dirty or session.deleted:
             raise RuntimeError("An answer changed rows of the knowledge store")
         session.commit()  # ends the transaction; what was read stays (expire_on_commit=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from pathlib import Path
@@ -20,6 +21,15 @@ HELPLINE = {
     "HELPLINE_HOURS": "weekdays, 9am to 5pm",
     "HELPLINE_URL": "https://nurses.example/ms",
 }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def feedback_store_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Where every action and server this run starts keeps answers and feedback
+    (`FEEDBACK_STORE_URL`, which the servers inherit): a file of this run, never var/feedback.db."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('feedback') / 'feedback.db'}"
+    os.environ["FEEDBACK_STORE_URL"] = url
+    return url
 
 
 @pytest.fixture(scope="session")

@@ -105,7 +105,7 @@ def every_answer(knowledge_url: str) -> list[tuple[str, str]]:
     every glossary word, the opening notice, and the fixed messages."""
     from sqlalchemy import select
 
-    from actions import advice, answers, explain, fallback, long_term, pictures, session
+    from actions import answers, long_term, pictures
     from actions.asked import CHANCE, EXPLANATION, JUDGEMENT
     from actions.explain import explain_last_answer
     from actions.models import OtherTrial, Treatment
@@ -157,6 +157,15 @@ def every_answer(knowledge_url: str) -> list[tuple[str, str]]:
         found.append(("opening notice", rendered(OPENING_NOTICE, figure_years=figure_years(store))))
         for other in store.session.execute(select(OtherTrial)).scalars():
             found.extend((f"other trial / {other.name}", t) for t in answers.not_covered_trial(store, other))
+    found.extend(every_fixed_text())
+    return found
+
+
+def every_fixed_text() -> list[tuple[str, str]]:
+    """The fixed texts of the actions (each module lists its own), with where each comes from:
+    among them "Was this helpful?", its choices and what follows them (actions/feedback.py)."""
+    from actions import advice, answers, explain, fallback, feedback, long_term, session
+
     fixed = {
         "answers": ("NO_KNOWLEDGE", "TALK_TO_YOUR_TEAM", "COMPARE_WITHIN_TRIALS", "NOT_A_CURE"),
         "explain": ("JUDGING", "NO_TEST_OF_CHANCE"),
@@ -164,7 +173,11 @@ def every_answer(knowledge_url: str) -> list[tuple[str, str]]:
         "fallback": ("NOT_SURE", "SAY_IT_ANOTHER_WAY", "WHAT_I_CAN_ANSWER", "OUT_OF_SCOPE"),
         "session": ("GREETING",),
         "long_term": ("NO_COMPARISON_TO_JUDGE", "NOT_COUNTED"),
-    }
+        "feedback": (
+            "QUESTION", "YES", "NO", "WHAT_WAS_WRONG", "THANKS", "NOT_SAVED", "IN_THE_TERMINAL",
+            "WHAT_WAS_WRONG_IN_WORDS", "NOTHING_TO_RATE",
+        ),
+    }  # fmt: skip
     modules = {
         "answers": answers,
         "advice": advice,
@@ -172,9 +185,14 @@ def every_answer(knowledge_url: str) -> list[tuple[str, str]]:
         "fallback": fallback,
         "session": session,
         "long_term": long_term,
+        "feedback": feedback,
     }
-    for module, names in fixed.items():
-        found.extend((f"{module}.{name}", getattr(modules[module], name)) for name in names)
+    found = [
+        (f"{module}.{name}", getattr(modules[module], name))
+        for module, names in fixed.items()
+        for name in names
+    ]
+    found.extend((f"feedback.REASON_TITLES[{key}]", title) for key, title in feedback.REASON_TITLES.items())
     return found
 
 

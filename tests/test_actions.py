@@ -16,6 +16,7 @@ from actions.database import DB_URL_VARIABLE
 from actions.fallback import SAY_IT_ANOTHER_WAY
 from actions.phrasing import capitalised, in_every_hundred, number
 from actions.store import KnowledgeStore
+from feedback.store import ANSWER_ID
 from tests.helpers import (
     PROJECT_ROOT,
     rendered,
@@ -92,6 +93,8 @@ def test_a_follow_up_naming_an_outcome_switches_to_that_topic(use_store) -> None
 def test_a_follow_up_remembers_the_topic_and_treatment_for_the_next_turn(use_store) -> None:
     _, events = run_action(answer, tracker_from("ask_relapse_rate", "relapse rate on rebif", [INTERFERON]))
     slots = {event["name"]: event["value"] for event in events if event["event"] == "slot"}
+    # And the answer's own id, for feedback on it (tests/test_feedback_actions.py).
+    assert ANSWER_ID.fullmatch(slots.pop("last_answer"))
     assert slots == {
         "topic": "relapse_rate",
         "treatment": "interferon beta-1a",

@@ -106,10 +106,12 @@ def test_in_the_terminal_the_same_choices_end_the_answer_in_words(use_store) -> 
     sent = ask("ask_relapse", "how many relapsed?", channel=TERMINAL_CHANNEL)
     said = texts(sent)
     assert len(said) == MOST_MESSAGES and not any(message.get("buttons") for message in sent)
-    assert said[-1].endswith(
+    choices, asked_for_feedback = said[-1].rsplit("\n", 1)
+    assert choices.endswith(
         'You can also ask "how sure is this?", "what are the risks in full?", "and in CARE-MS I?", '
         '"in both trials?", "does it last?" or "where do the figures come from?".'
     )
+    assert asked_for_feedback == 'Was this helpful? You can type "helpful" or "not helpful".'
 
 
 def test_an_answer_about_a_risk_offers_no_how_sure(use_store) -> None:
