@@ -7,7 +7,12 @@ Three things Rasa 3.6 does that a patient-facing assistant must not:
   the NLU pipeline, red-flag check included. Here only a payload the assistant itself offered
   (a button of its last turn, or the widget's opening `/greet`) is read that way; anything else is
   understood as the plain text it is, red-flag rules first. A malformed payload such as
-  `/greet{"treatment": {"x": 1}}` is therefore never taken at its word.
+  `/greet{"treatment": {"x": 1}}` is therefore never taken at its word. The feedback quick replies
+  under an answer ("Was this helpful?", actions/feedback.py) stay pressable later in a chat app,
+  as they stay on screen: each is accepted whenever in the conversation it was offered, exactly as
+  offered. And where an answer offered them in words (the terminal: "helpful", "not helpful"),
+  those exact words in the next message are read as the payload each stands for; nothing else
+  ("yes", "no") is.
 - **Silence when the action server fails.** A custom action that cannot be run (the action server
   down, frozen or answering nonsense) loses its events and says nothing; for the session start
   that leaves the conversation without its opening or even its first `action_listen`, so no rule
@@ -65,6 +70,11 @@ MAX_USER_MESSAGES_PER_SESSION = 20
 # website widget opens every conversation with it (the notice, then a hello with topics).
 OPENING_PAYLOAD = "/greet"
 INTENT_PREFIX = "/"
+# How an answer's message asks "Was this helpful?" (actions/feedback.py, the same names): its
+# feedback quick replies, and the words the terminal may type instead, with their payloads.
+FEEDBACK_KEY = "feedback"
+TYPED_REPLIES_KEY = "typed_replies"
+FEEDBACK_PAYLOAD_PREFIX = "/feedback{"
 
 
 def offered_payloads(tracker: DialogueStateTracker | None) -> set[str]:
@@ -79,6 +89,43 @@ def offered_payloads(tracker: DialogueStateTracker | None) -> set[str]:
                 if isinstance(choice, dict) and isinstance(choice.get("payload"), str):
                     offered.add(choice["payload"])
     return offered
+
+
+def feedback_offered(tracker: DialogueStateTracker | None) -> set[str]:
+    """The feedback quick replies the assistant sent in any turn of the conversation it has: a
+    chat app keeps them on screen, and pressing one later still says what the patient thought."""
+    offered: set[str] = set()
+    for event in tracker.events if tracker is not None else []:
+        if not isinstance(event, BotUttered):
+            continue
+        prompt = event.metadata.get(FEEDBACK_KEY)
+        choices = [*(event.data.get("buttons") or [])]
+        if isinstance(prompt, dict):
+            choices += [*(prompt.get("choices") or []), *(prompt.get("reasons") or [])]
+        for choice in choices:
+            payload = choice.get("payload") if isinstance(choice, dict) else None
+            if isinstance(payload, str) and payload.startswith(FEEDBACK_PAYLOAD_PREFIX):
+                offered.add(payload)
+    return offered
+
+
+def typed_words(text: str) -> str:
+    """Typed words as they are compared with those offered: any case, spacing or full stop."""
+    return " ".join(text.casefold().strip().strip(".!\"'").split())
+
+
+def typed_reply(text: str, tracker: DialogueStateTracker | None) -> str | None:
+    """The payload that the words typed stand for, if the assistant's last turn offered them in
+    words (`TYPED_REPLIES_KEY`); None for anything else."""
+    for event in reversed(tracker.events if tracker is not None else []):
+        if isinstance(event, UserUttered):
+            return None
+        replies = event.metadata.get(TYPED_REPLIES_KEY) if isinstance(event, BotUttered) else None
+        if isinstance(replies, dict):
+            found = {typed_words(words): payload for words, payload in replies.items()}.get(typed_words(text))
+            if isinstance(found, str) and found.startswith(INTENT_PREFIX):
+                return found
+    return None
 
 
 def as_plain_text(text: str) -> str:
@@ -281,11 +328,28 @@ class SafeMessageProcessor(MessageProcessor):
         only_output_properties: bool,
     ) -> Dict[str, Any]:
         text = message.text or ""
-        if not text.startswith(INTENT_PREFIX) or text in offered_payloads(tracker):
+        offered = typed_reply(text, tracker)
+        if offered is not None:
+            return await self._parse_as(offered, message, tracker, only_output_properties)
+        if (
+            not text.startswith(INTENT_PREFIX)
+            or text in offered_payloads(tracker)
+            or (text.startswith(FEEDBACK_PAYLOAD_PREFIX) and text in feedback_offered(tracker))
+        ):
             return await super().parse_message(message, tracker, only_output_properties)
         logger.info("A message starting with '/' that was not an offered payload was read as text")
+        return await self._parse_as(as_plain_text(text), message, tracker, only_output_properties)
+
+    async def _parse_as(
+        self,
+        read: str,
+        message: UserMessage,
+        tracker: DialogueStateTracker | None,
+        only_output_properties: bool,
+    ) -> Dict[str, Any]:
+        """The message understood as if it said `read`; the record keeps what the patient typed."""
         plain = UserMessage(
-            as_plain_text(text),
+            read,
             message.output_channel,
             message.sender_id,
             input_channel=message.input_channel,
@@ -293,7 +357,7 @@ class SafeMessageProcessor(MessageProcessor):
             metadata=message.metadata,
         )
         parse_data = await super().parse_message(plain, tracker, only_output_properties)
-        parse_data["text"] = text  # the record keeps what the patient typed
+        parse_data["text"] = message.text or ""
         return parse_data
 
     async def _update_tracker_session(

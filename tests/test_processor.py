@@ -30,7 +30,9 @@ from connectors.processor import (
     SessionStartCarryingSlots,
     as_plain_text,
     fail_safe,
+    feedback_offered,
     offered_payloads,
+    typed_reply,
     user_messages_in_session,
 )
 from connectors.responses import ServerResponses
@@ -62,6 +64,59 @@ def test_buttons_of_an_earlier_turn_are_no_longer_offered() -> None:
 def test_the_widget_s_quick_replies_count_as_offered_too() -> None:
     quick = BotUttered("Did you mean?", {"quick_replies": [{"title": "Relapses", "payload": "/ask_relapse"}]})
     assert "/ask_relapse" in offered_payloads(a_tracker(UserUttered("hm"), quick))
+
+
+# Feedback on an answer (actions/feedback.py): its quick replies stay pressable, and the words the
+# terminal offers stand for their payloads in the next message only.
+YES = '/feedback{"answer":"AAAAAAAAAAAAAAAA","helpful":"yes"}'
+NO = '/feedback{"answer":"AAAAAAAAAAAAAAAA","helpful":"no"}'
+TOO_LONG = '/feedback{"answer":"AAAAAAAAAAAAAAAA","reason":"too_long"}'
+
+
+def answer_asking_for_feedback() -> BotUttered:
+    prompt = {
+        "answer": "AAAAAAAAAAAAAAAA",
+        "choices": [{"title": "Yes", "payload": YES}, {"title": "No", "payload": NO}],
+    }
+    return BotUttered(
+        "Safety note: ...",
+        {"buttons": [{"title": "Sources", "payload": "/ask_source"}]},
+        {"feedback": prompt},
+    )
+
+
+def test_feedback_quick_replies_stay_offered_after_later_turns_but_other_buttons_do_not() -> None:
+    why = BotUttered("What was wrong?", {"buttons": [{"title": "Too long", "payload": TOO_LONG}]})
+    tracker = a_tracker(
+        UserUttered("how many relapsed?"), answer_asking_for_feedback(), UserUttered(NO), why,
+        UserUttered("and disability?"), BotUttered("..."),
+    )  # fmt: skip
+    assert feedback_offered(tracker) == {YES, NO, TOO_LONG}
+    assert "/ask_source" not in offered_payloads(tracker)
+    assert feedback_offered(a_tracker(UserUttered("hi"), answer_offering("/ask_source"))) == set()
+
+
+def answer_in_the_terminal() -> BotUttered:
+    typed = {"helpful": YES, "not helpful": NO}
+    return BotUttered(
+        '... Was this helpful? You can type "helpful" or "not helpful".', {}, {"typed_replies": typed}
+    )
+
+
+@pytest.mark.parametrize(
+    "typed, read",
+    [("helpful", YES), ("Not helpful.", NO), ("  NOT   helpful! ", NO), ("yes", None), ("no", None),
+     ("not helpful at all, I have chest pain", None), ("/feedback", None)],
+)  # fmt: skip
+def test_only_the_exact_words_offered_in_the_last_turn_stand_for_a_payload(
+    typed: str, read: str | None
+) -> None:
+    assert typed_reply(typed, a_tracker(UserUttered("how many relapsed?"), answer_in_the_terminal())) == read
+
+
+def test_words_offered_in_an_earlier_turn_are_read_as_words() -> None:
+    tracker = a_tracker(answer_in_the_terminal(), UserUttered("and disability?"), BotUttered("..."))
+    assert typed_reply("helpful", tracker) is None
 
 
 @pytest.mark.parametrize(
