@@ -36,6 +36,7 @@ from sanic.request import Request
 from slack_sdk.web.async_client import AsyncWebClient
 
 from connectors.endpoints import redis_lock_store
+from connectors.feedback import as_quick_replies, prompt_of
 from connectors.gate import through_the_gate
 from connectors.pictures import picture_of, slack_blocks
 
@@ -147,6 +148,14 @@ class SlackBotAt(SlackBot):
     ) -> None:
         super().__init__(token, slack_channel, thread_id, proxy)
         self.client = AsyncWebClient(token, proxy=proxy, base_url=api_base_url)
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        """Rasa's, then an answer's "Was this helpful?" with its two quick replies."""
+        prompt = prompt_of(message)
+        await super().send_response(recipient_id, message)
+        if prompt is not None:
+            question, buttons = as_quick_replies(prompt)
+            await self.send_text_with_buttons(recipient_id, question, buttons)
 
     async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any) -> None:
         """A picture of a result as Block Kit, its text alternative as the message's text."""

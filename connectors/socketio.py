@@ -20,6 +20,11 @@ await `enter_room`; RasaHQ/rasa#13027). Here:
   replies as every channel; socket.io's own packets are limited to `MAX_PACKET_BYTES`.
 - **"Delete this conversation"** (the `delete_conversation` event, or the words typed) deletes the
   conversation on the server; the page is told (`conversation_deleted`) and starts a new one.
+- **"Was this helpful?"** under an answer is sent to the page as a message of its own; its presses
+  come back as the `answer_feedback` event, kept in the feedback store for an answer of the
+  socket's own conversation, never as a message of the conversation, and the page is told
+  whether it was kept (`feedback_saved`). A few presses a conversation, then one every two
+  seconds (connectors/feedback.py).
 """
 
 from __future__ import annotations
@@ -40,8 +45,10 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
-from connectors.gate import Gate, Outcome, Refused, message_text
+from connectors.feedback import FEEDBACK_KEY, PRESS_EVENT, SAVED_EVENT, for_the_page, prompt_of, record_press
+from connectors.gate import Gate, Outcome, Refused, TokenBucket, message_text
 from connectors.pictures import PICTURE, picture_of
+from feedback.store import ANSWER_ID
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +60,9 @@ MAX_PACKET_BYTES = 16 * 1024
 DELETED_EVENT = "conversation_deleted"
 DELETE_EVENT = "delete_conversation"
 CONVERSATION_PREFIX = "w"  # widget conversations are told apart from other channels' ids
+# A patient presses "No" and a reason under an answer or two; more than this is not a person.
+FEEDBACK_PRESSES_AT_ONCE = 6
+FEEDBACK_PRESSES_PER_SECOND = 0.5
 
 
 class ConversationTokens:
@@ -108,7 +118,14 @@ def client_address(environ: Dict[str, Any]) -> str | None:
 
 class PictureSocketIOOutput(SocketIOOutput):
     """Rasa's socket.io output, sending a picture of a result to the page as `{"picture": ...}`
-    (Rasa's own passes a custom payload's keys to `emit` as keyword arguments)."""
+    (Rasa's own passes a custom payload's keys to `emit` as keyword arguments), and an answer's
+    "Was this helpful?" after it as `{"feedback": ...}`."""
+
+    async def send_response(self, recipient_id: str, message: Dict[str, Any]) -> None:
+        prompt = prompt_of(message)
+        await super().send_response(recipient_id, message)
+        if prompt is not None:
+            await self._send_message(recipient_id, {FEEDBACK_KEY: for_the_page(prompt)})
 
     async def send_custom_json(self, recipient_id: str, json_message: Dict[str, Any], **kwargs: Any) -> None:
         picture = picture_of(json_message)
@@ -136,6 +153,7 @@ class SocketIOInput(RasaSocketIOInput):
         namespace = self.namespace or "/"
         conversation_of: dict[str, str] = {}  # socket id -> the conversation it speaks for
         app_of: dict[str, Sanic] = {}
+        presses = TokenBucket(burst=FEEDBACK_PRESSES_AT_ONCE, per_second=FEEDBACK_PRESSES_PER_SECOND)
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -187,6 +205,22 @@ class SocketIOInput(RasaSocketIOInput):
             )
             if outcome is Outcome.DELETED:
                 await self._forget(sio, conversation, namespace, conversation_of)
+
+        @sio.on(PRESS_EVENT, namespace=namespace)
+        async def answer_feedback(sid: str, data: Any = None) -> None:
+            """A press of "Was this helpful?": kept apart from the conversation, never read as a
+            message, so it can neither hold up nor replace any reply."""
+            conversation = conversation_of.get(sid)
+            if conversation is None:
+                return
+            answer = data.get("answer") if isinstance(data, dict) else None
+            if presses.allow(conversation):
+                saved = await record_press(getattr(app_of[sid].ctx, "agent", None), conversation, data)
+            else:
+                logger.warning("Feedback pressed too fast on one conversation: not kept")
+                saved = False
+            shown = answer if isinstance(answer, str) and ANSWER_ID.fullmatch(answer) else None
+            await sio.emit(SAVED_EVENT, {"answer": shown, "saved": saved}, room=sid, namespace=namespace)
 
         @sio.on(DELETE_EVENT, namespace=namespace)
         async def delete_conversation(sid: str, _data: Any = None) -> None:

@@ -39,6 +39,7 @@ from rasa.shared.exceptions import RasaException
 from sanic import Blueprint, response
 from sanic.request import Request
 
+from connectors.feedback import as_quick_replies, prompt_of
 from connectors.gate import MAX_CHARACTERS_SCANNED, through_the_gate
 from connectors.pictures import as_text, picture_of
 from connectors.processor import OPENING_PAYLOAD
@@ -73,6 +74,15 @@ class TelegramOutputAt(TelegramOutput):
         )
         Bot.__init__(self, access_token, server=server)
         self._me: User | None = None
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        """Rasa's, then an answer's "Was this helpful?" with its two quick replies (an inline
+        keyboard: a press sends its payload, within Telegram's 64 bytes)."""
+        prompt = prompt_of(message)
+        await super().send_response(recipient_id, message)
+        if prompt is not None:
+            question, buttons = as_quick_replies(prompt)
+            await self.send_text_with_buttons(recipient_id, question, buttons)
 
     async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any) -> None:
         """A picture of a result as its text table (Telegram draws nothing it is sent as data)."""

@@ -237,3 +237,51 @@ def domain_texts(domain: dict) -> list[tuple[str, str]]:
                 found.append((f"{name} ({channel})", text))
             found.extend((f"{name} button", button["title"]) for button in variant.get("buttons", []))
     return found
+
+
+def feedback_of(url: str, conversation_id: str, token: str) -> dict[str, list[dict[str, Any]]]:
+    """What the feedback store holds of one conversation: its answers, the knowledge rows they drew
+    on and their feedback (the servers hash the conversation's id with `token`)."""
+    from sqlalchemy import select
+
+    from feedback import store
+
+    hashed = store.conversation_hash(conversation_id, token)
+    mine = select(store.answers.c.answer_id).where(store.answers.c.conversation == hashed)
+    with store.engine_for(url).connect() as connection:
+        return {
+            "answers": [
+                dict(row._mapping)
+                for row in connection.execute(
+                    select(store.answers)
+                    .where(store.answers.c.conversation == hashed)
+                    .order_by("answered_at")
+                )
+            ],
+            "rows": [
+                dict(row._mapping)
+                for row in connection.execute(
+                    select(store.knowledge_rows).where(store.knowledge_rows.c.answer_id.in_(mine))
+                )
+            ],
+            "feedback": [
+                dict(row._mapping)
+                for row in connection.execute(
+                    select(store.feedback).where(store.feedback.c.answer_id.in_(mine))
+                )
+            ],
+        }
+
+
+def everything_in(url: str) -> str:
+    """Every value in the feedback store, as one text to search."""
+    from sqlalchemy import select
+
+    from feedback import store
+
+    with store.engine_for(url).connect() as connection:
+        return "\n".join(
+            str(dict(row._mapping))
+            for table in store.metadata.sorted_tables
+            for row in connection.execute(select(table))
+        )

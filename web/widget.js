@@ -4,12 +4,18 @@
 // sessionStorage, so a page reload shows it again and carries on with the same conversation on
 // the server; closing the tab forgets it, which suits a shared computer. "New chat" forgets it at
 // once. "Delete this conversation" also deletes it on the server, after asking.
+//
+// Under each answer from the assistant's knowledge store: "Was this helpful? Yes / No", and after
+// "No" a short list of reasons to choose from, if the patient likes. A press is sent as an event of
+// its own ("answer_feedback": which answer, helpful or not, the reason's key), never as a message:
+// it adds nothing to the conversation and cannot hold up a reply.
 (function () {
   "use strict";
 
   var STORAGE_KEY = "ms-trial-assistant.conversation";
   var OPENING_MESSAGE = "/greet"; // sent unseen when a conversation starts: the notice, then a hello
   var SOURCE_LINE = /^Sources?: /;
+  var ANSWER_ID = /^[A-Za-z0-9_-]{16}$/;
 
   var transcript = document.getElementById("transcript");
   var statusLine = document.getElementById("status");
@@ -253,6 +259,108 @@
     return holder;
   }
 
+  // "Was this helpful?" under an answer. Its state is kept with the message (so a reload shows
+  // it as it was): "asked" (Yes / No), "why" (the reasons, after No), "thanked", or "not_saved".
+  var feedbackBlocks = {}; // answer id -> the block drawn for it
+
+  function isFeedback(asked) {
+    var texts = ["question", "reasons_question", "thanks", "not_saved"];
+    return (
+      asked !== null &&
+      typeof asked === "object" &&
+      typeof asked.answer === "string" &&
+      ANSWER_ID.test(asked.answer) &&
+      texts.every(function (key) {
+        return typeof asked[key] === "string";
+      }) &&
+      Array.isArray(asked.choices) &&
+      asked.choices.every(function (choice) {
+        return choice && typeof choice.title === "string" && typeof choice.helpful === "boolean";
+      }) &&
+      Array.isArray(asked.reasons) &&
+      asked.reasons.every(function (reason) {
+        return reason && typeof reason.title === "string" && typeof reason.reason === "string";
+      })
+    );
+  }
+
+  function feedbackBlock(message) {
+    var asked = message.feedback;
+    var block = element("div", "feedback");
+    block.setAttribute("role", "group");
+    if (asked.state === "thanked" || asked.state === "not_saved") {
+      var said = element("p", "feedback-said", asked.state === "thanked" ? asked.thanks : asked.not_saved);
+      said.setAttribute("tabindex", "-1"); // where the focus goes once a choice is gone
+      block.setAttribute("aria-label", asked.question);
+      block.appendChild(said);
+      return block;
+    }
+    var why = asked.state === "why";
+    var question = element("p", "feedback-question", why ? asked.reasons_question : asked.question);
+    question.id = "feedback-" + asked.answer;
+    question.setAttribute("tabindex", "-1");
+    block.setAttribute("aria-labelledby", question.id);
+    block.appendChild(question);
+    var choices = element("div", "feedback-choices");
+    (why ? asked.reasons : asked.choices).forEach(function (choice) {
+      var button = element("button", "feedback-choice", choice.title);
+      button.type = "button";
+      button.addEventListener("click", function () {
+        choose(message, choice);
+      });
+      choices.appendChild(button);
+    });
+    block.appendChild(choices);
+    return block;
+  }
+
+  function drawFeedback(bubble, message) {
+    var block = feedbackBlock(message);
+    feedbackBlocks[message.feedback.answer] = block;
+    bubble.appendChild(block);
+  }
+
+  function redrawFeedback(message, takeFocus) {
+    var old = feedbackBlocks[message.feedback.answer];
+    if (!old) {
+      return;
+    }
+    var hadFocus = old.contains(document.activeElement);
+    var fresh = feedbackBlock(message);
+    old.replaceWith(fresh);
+    feedbackBlocks[message.feedback.answer] = fresh;
+    if (takeFocus || hadFocus) {
+      // The button pressed is gone: the focus goes to what replaced it, not to the page's top.
+      fresh.querySelector("[tabindex='-1']").focus();
+    }
+  }
+
+  function choose(message, choice) {
+    var asked = message.feedback;
+    var press = { answer: asked.answer, helpful: asked.state === "why" ? false : choice.helpful };
+    if (asked.state === "why") {
+      press.reason = choice.reason;
+    }
+    if (!socket.connected) {
+      asked.state = "not_saved";
+    } else {
+      asked.state = press.helpful || press.reason ? "thanked" : "why";
+      socket.emit("answer_feedback", press);
+    }
+    saveConversation();
+    redrawFeedback(message, true);
+  }
+
+  function feedbackMessage(answer) {
+    for (var index = conversation.messages.length - 1; index >= 0; index -= 1) {
+      var message = conversation.messages[index];
+      if (message.feedback && message.feedback.answer === answer) {
+        return message;
+      }
+    }
+    return null;
+  }
+
   function renderText(bubble, text) {
     // A source line ending a message is set apart, in smaller type.
     var lines = text.split("\n");
@@ -281,6 +389,9 @@
     renderText(bubble, message.text);
     if (message.quickReplies && message.quickReplies.length) {
       bubble.appendChild(quickReplyButtons(message.quickReplies));
+    }
+    if (message.feedback) {
+      drawFeedback(bubble, message);
     }
     transcript.appendChild(bubble);
     showFromLatestQuestion();
@@ -311,6 +422,7 @@
 
   function renderConversation() {
     transcript.textContent = "";
+    feedbackBlocks = {};
     conversation.messages.forEach(render);
   }
 
@@ -379,6 +491,31 @@
       remember({ from: "bot", picture: message.picture });
       return;
     }
+    if (message && isFeedback(message.feedback)) {
+      // Sent just after the answer's last message: drawn under it.
+      var answer = conversation.messages[conversation.messages.length - 1];
+      var bubbles = transcript.querySelectorAll(".message.bot:not(.picture-message)");
+      var bubble = bubbles[bubbles.length - 1];
+      if (answer && answer.from === "bot" && answer.text && !answer.feedback && bubble) {
+        answer.feedback = {
+          answer: message.feedback.answer,
+          question: message.feedback.question,
+          choices: message.feedback.choices.map(function (choice) {
+            return { title: choice.title, helpful: choice.helpful };
+          }),
+          reasons_question: message.feedback.reasons_question,
+          reasons: message.feedback.reasons.map(function (reason) {
+            return { title: reason.title, reason: reason.reason };
+          }),
+          thanks: message.feedback.thanks,
+          not_saved: message.feedback.not_saved,
+          state: "asked",
+        };
+        saveConversation();
+        drawFeedback(bubble, answer);
+      }
+      return;
+    }
     if (!message || typeof message.text !== "string" || !message.text.trim()) {
       return; // besides pictures, this assistant sends only text and quick replies
     }
@@ -392,6 +529,17 @@
         return { title: reply.title, payload: reply.payload };
       }),
     });
+  });
+
+  // Whether a press was kept: if not, the patient is told, and may simply carry on.
+  socket.on("feedback_saved", function (result) {
+    var message = result && typeof result.answer === "string" ? feedbackMessage(result.answer) : null;
+    if (!message || result.saved === true) {
+      return;
+    }
+    message.feedback.state = "not_saved";
+    saveConversation();
+    redrawFeedback(message, false);
   });
 
   socket.on("connect_error", function () {
