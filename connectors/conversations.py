@@ -7,13 +7,18 @@ its stores are.
   down, writes the conversations it could not save back every `FLUSH_SECONDS`.
 - **Deletion on request.** `delete_conversation(agent, id)` deletes every stored event of one
   conversation, on the server, when the patient asks (the gate calls it).
+- **Answers and their feedback** (the feedback store, feedback/store.py) follow the same rules:
+  the sweep deletes answers given more than `CONVERSATION_RETENTION_DAYS` ago, with the knowledge
+  rows they name and their feedback; deleting a conversation deletes its answers' rows first (the
+  store knows a conversation only by its keyed hash: `delete_feedback`).
 - **Health.** `store_health(agent)`: how the tracker store and the lock store are, for `/health`.
 - **Operators.** Against the database `TRACKER_STORE_URL` names, as the servers see it:
 
       python -m connectors.conversations delete --conversation ID [--dry-run]
       python -m connectors.conversations delete --older-than DAYS [--dry-run]
 
-  It prints counts, never what was said.
+  It prints counts, never what was said. Both commands apply to the feedback store too
+  (`FEEDBACK_STORE_URL`), even when conversations are kept in memory.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import os
 import re
 import sys
 import time
+from datetime import timedelta
 from typing import Any, Mapping
 
 from rasa.core.lock_store import InMemoryLockStore
@@ -37,12 +43,14 @@ from rasa.core.tracker_store import (
 )
 from rasa.utils.endpoints import EndpointConfig
 
+from connectors.feedback import conversation_token
 from connectors.tracker_store import (
     MemoryTrackerStore,
     SharedTrackerStore,
     StoreUnavailable,
     exception_name,
 )
+from feedback import store as feedback_store
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +64,8 @@ FLUSH_SECONDS = 30.0
 DAY_SECONDS = 24 * 60 * 60
 # How long the command waits for the database before saying it cannot be reached.
 CONNECT_SECONDS = 5
+# How long deleting or sweeping waits for the feedback store (it gives up on a dead one in 3 s).
+FEEDBACK_SECONDS = 10.0
 
 
 class SettingError(ValueError):
@@ -101,7 +111,39 @@ async def delete_conversation(agent: Any, sender_id: str) -> None:
     told it is deleted when it is not.
     """
     async with agent.lock_store.lock(sender_id):
+        # Its answers' feedback first: if that fails, nothing is gone and asking again retries both.
+        await delete_feedback(agent, sender_id)
         await delete_from(agent.tracker_store, sender_id)
+
+
+async def _in_the_feedback_store(work: Any, what: str) -> Any:
+    """Run `work` on the feedback store's own thread; raises if the store fails or hangs."""
+    done = feedback_store.WRITER.submit(work, what)
+    return await asyncio.wait_for(asyncio.wrap_future(done), FEEDBACK_SECONDS)
+
+
+async def delete_feedback(agent: Any, sender_id: str) -> int:
+    """Delete one conversation's answers, the knowledge rows they name and their feedback, from
+    the feedback store; how many answers. Raises if the store cannot be reached."""
+    hashed = feedback_store.conversation_hash(sender_id, conversation_token(agent))
+    if hashed is None:
+        # No token: the action server cannot have tied any answer to a conversation either.
+        logger.warning("No ACTION_SERVER_TOKEN here: answers in the feedback store name no conversation")
+        return 0
+    url = feedback_store.store_url()
+    return await _in_the_feedback_store(
+        lambda: feedback_store.forget_conversation(url, hashed), "forget a conversation"
+    )
+
+
+async def sweep_feedback(days: int) -> int:
+    """Delete the answers older than `days`, with their rows and feedback; how many answers."""
+    url = feedback_store.store_url()
+    swept = await _in_the_feedback_store(
+        lambda: feedback_store.sweep(url, timedelta(days=days)), "retention sweep"
+    )
+    logger.info("Retention sweep: %d answers and their feedback older than %d days deleted", swept, days)
+    return swept
 
 
 async def delete_from(tracker_store: TrackerStore, sender_id: str) -> bool:
@@ -142,7 +184,7 @@ async def keep_tidy(app: Any) -> None:
     """A Sanic background task (`app.add_task(keep_tidy)`): sweeps away conversations idle past
     the retention period every `SWEEP_SECONDS`, and writes back unsaved conversations every
     `FLUSH_SECONDS` while there are any. It logs counts only, and never stops."""
-    last_sweep = float("-inf")
+    last_sweep = last_feedback_sweep = float("-inf")
     while True:
         agent = getattr(app.ctx, "agent", None)
         store = conversation_store(agent.tracker_store) if getattr(agent, "tracker_store", None) else None
@@ -162,6 +204,12 @@ async def keep_tidy(app: Any) -> None:
             pass  # the store has logged its outage; the next round tries again
         except Exception as error:  # noqa: BLE001 (the task must go on)
             logger.error("Tidying the conversations failed: %s", exception_name(error))
+        if time.monotonic() - last_feedback_sweep >= SWEEP_SECONDS:
+            try:
+                await sweep_feedback(RETENTION_DAYS)
+                last_feedback_sweep = time.monotonic()
+            except Exception as error:  # noqa: BLE001 (logged by the store's writer; tried next round)
+                logger.warning("The feedback store's retention sweep waits: %s", exception_name(error))
         await asyncio.sleep(min(FLUSH_SECONDS, SWEEP_SECONDS))
 
 
@@ -169,7 +217,7 @@ async def keep_tidy(app: Any) -> None:
 
 IN_MEMORY = (
     f"{TRACKER_STORE_VARIABLE} is not set, so conversations are kept only in the running Rasa "
-    "server's memory: there is nothing on disk to delete. They go when the server stops, or after "
+    "server's memory: there are no conversations on disk to delete. They go when the server stops, or after "
     f"{RETENTION_VARIABLE} days idle (now {{days}}); a patient can delete their own from the chat."
 )
 
@@ -219,6 +267,45 @@ async def run_delete(
     return f"Deleted {count} conversations idle for more than {days} days."
 
 
+def run_feedback_delete(
+    conversation: str | None, days: int | None, dry_run: bool, environment: Mapping[str, str]
+) -> str:
+    """Carry out `delete` on the feedback store (answers, their rows and feedback); what to print."""
+    url = feedback_store.store_url(environment)
+    if conversation is not None:
+        hashed = feedback_store.conversation_hash(
+            conversation, environment.get(feedback_store.TOKEN_VARIABLE)
+        )
+        if hashed is None:
+            return (
+                f"Answers and feedback: {feedback_store.TOKEN_VARIABLE} is not set, so they cannot be "
+                "matched to a conversation; they go after the retention period."
+            )
+        if dry_run:
+            count = feedback_store.count_of_conversation(url, hashed)
+            return f"Answers and feedback: {count} answers of it are kept (dry run: nothing deleted)."
+        return (
+            f"Answers and feedback: deleted {feedback_store.forget_conversation(url, hashed)} answers of it."
+        )
+    assert days is not None
+    if dry_run:
+        count = feedback_store.count_older_than(url, timedelta(days=days))
+        return f"Answers and feedback: {count} answers are older than {days} days (dry run: nothing deleted)."
+    count = feedback_store.sweep(url, timedelta(days=days))
+    return f"Answers and feedback: deleted {count} answers older than {days} days."
+
+
+def _feedback(arguments: argparse.Namespace, environment: Mapping[str, str]) -> int:
+    try:
+        print(
+            run_feedback_delete(arguments.conversation, arguments.older_than, arguments.dry_run, environment)
+        )
+    except Exception as error:  # noqa: BLE001 (any failure: said, by its kind only)
+        print(f"Nothing was deleted from the feedback store: {exception_name(error)}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def _days(value: str) -> int:
     try:
         return positive_whole_number(value, "--older-than")
@@ -243,7 +330,7 @@ def main(argv: list[str], environment: Mapping[str, str] = os.environ) -> int:
 
     if not environment.get(TRACKER_STORE_VARIABLE):
         print(IN_MEMORY.format(days=RETENTION_DAYS))
-        return 0
+        return _feedback(arguments, environment)
     try:
         settings = sql_tracker_store(
             environment[TRACKER_STORE_VARIABLE], environment.get("TRACKER_STORE_LOGIN_DB") or None
@@ -259,7 +346,7 @@ def main(argv: list[str], environment: Mapping[str, str] = os.environ) -> int:
         return 1
     finally:
         store.close()
-    return 0
+    return _feedback(arguments, environment)
 
 
 if __name__ == "__main__":

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 from typing import Any, Iterator
 
@@ -34,6 +36,15 @@ from connectors.conversations import (
     store_health,
 )
 from connectors.tracker_store import MemoryTrackerStore, SharedTrackerStore, StoreUnavailable
+from feedback import store as feedback_store
+from feedback.store import (
+    AnswerRecord,
+    RowReference,
+    conversation_hash,
+    new_answer_id,
+    record_answer,
+    record_feedback,
+)
 from tests.helpers import PROJECT_ROOT
 from tests.services import scratch_database
 from tests.test_tracker_store import (
@@ -212,7 +223,10 @@ def test_the_server_sweeps_away_conversations_idle_past_the_retention_period(
 
     assert asyncio.run(scenario()) == ["active"]
     logged = [record.getMessage() for record in caplog.records]
-    assert logged == ["Retention sweep: 1 conversations idle for more than 30 days deleted"]
+    assert logged == [
+        "Retention sweep: 1 conversations idle for more than 30 days deleted",
+        "Retention sweep: 0 answers and their feedback older than 30 days deleted",
+    ]
 
 
 def test_the_server_writes_back_what_the_database_missed_without_waiting_for_another_message(
@@ -272,8 +286,12 @@ def senders(url: str) -> list[str]:
         store.close()
 
 
-def command(arguments: str, url: str | None, capsys: pytest.CaptureFixture) -> tuple[int, str]:
+def command(
+    arguments: str, url: str | None, capsys: pytest.CaptureFixture, **settings: str
+) -> tuple[int, str]:
+    """The operators' command, against this run's feedback store (it deletes there too)."""
     environment = {"TRACKER_STORE_URL": url} if url else {}
+    environment.update({"FEEDBACK_STORE_URL": os.environ["FEEDBACK_STORE_URL"], **settings})
     code = conversations.main(arguments.split(), environment)
     captured = capsys.readouterr()
     assert CANARY not in captured.out + captured.err
@@ -283,15 +301,14 @@ def command(arguments: str, url: str | None, capsys: pytest.CaptureFixture) -> t
 def test_an_operator_sees_how_many_would_go_before_deleting_everything_idle_for_30_days(
     seeded: str, capsys: pytest.CaptureFixture
 ) -> None:
-    assert command("delete --older-than 30 --dry-run", seeded, capsys) == (
+    code, said = command("delete --older-than 30 --dry-run", seeded, capsys)
+    assert (code, said.splitlines()[0]) == (
         0,
         "2 conversations have been idle for more than 30 days (dry run: nothing deleted).",
     )
     assert senders(seeded) == ["active-29", "active-now", "idle-31", "idle-40"]
-    assert command("delete --older-than 30", seeded, capsys) == (
-        0,
-        "Deleted 2 conversations idle for more than 30 days.",
-    )
+    code, said = command("delete --older-than 30", seeded, capsys)
+    assert (code, said.splitlines()[0]) == (0, "Deleted 2 conversations idle for more than 30 days.")
     assert senders(seeded) == ["active-29", "active-now"]
 
 
@@ -304,17 +321,20 @@ def test_an_operator_deletes_one_conversation_and_no_other(
     code, said = command("delete --conversation active-29", seeded, capsys)
     assert code == 0 and said.startswith("Deleted conversation active-29 (")
     assert senders(seeded) == ["active-now", "idle-31", "idle-40"]
-    assert command("delete --conversation active-29", seeded, capsys) == (
-        0,
-        "No conversation active-29 is stored.",
-    )
+    code, said = command("delete --conversation active-29", seeded, capsys)
+    assert (code, said.splitlines()[0]) == (0, "No conversation active-29 is stored.")
 
 
 def test_the_command_line_deletes_against_the_servers_database(seeded: str) -> None:
     run = subprocess.run(
         [sys.executable, "-m", "connectors.conversations", "delete", "--conversation", "idle-40"],
         cwd=PROJECT_ROOT,
-        env={"PATH": "/usr/bin:/bin", "TRACKER_STORE_URL": seeded, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        env={
+            "PATH": "/usr/bin:/bin",
+            "TRACKER_STORE_URL": seeded,
+            "FEEDBACK_STORE_URL": os.environ["FEEDBACK_STORE_URL"],
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+        },
         capture_output=True,
         text=True,
         timeout=180,
@@ -330,7 +350,9 @@ def test_with_conversations_in_memory_the_command_says_there_is_nothing_on_disk(
 ) -> None:
     code, said = command("delete --older-than 30", None, capsys)
     assert code == 0
-    assert "kept only in the running Rasa server's memory: there is nothing on disk to delete" in said
+    assert (
+        "kept only in the running Rasa server's memory: there are no conversations on disk to delete" in said
+    )
 
 
 def test_with_the_database_unreachable_the_command_says_nothing_was_deleted_at_once(
@@ -365,3 +387,127 @@ def test_the_stores_never_confuse_a_patient_s_deletion_with_rasa_s_fallback() ->
         return await store.retrieve("patient-1"), await wrapped.fallback_tracker_store.retrieve("patient-1")
 
     assert asyncio.run(scenario()) == (None, None)
+
+
+# -- answers and their feedback (feedback/store.py): the same rules -----------------------------
+
+TOKEN = "the-deployment-s-token"
+
+
+@pytest.fixture
+def feedback_url(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A feedback store of this test's own, and the token both servers key the hashes with."""
+    url = f"sqlite:///{tmp_path / 'feedback.db'}"
+    monkeypatch.setenv("FEEDBACK_STORE_URL", url)
+    monkeypatch.setenv("ACTION_SERVER_TOKEN", TOKEN)
+    return url
+
+
+def given_answer(url: str, conversation: str, days_ago: int = 0) -> str:
+    """An answer the action server recorded for the conversation, with a "No" and a reason."""
+    when = datetime.now(timezone.utc) - timedelta(days=days_ago)
+    record = AnswerRecord(
+        new_answer_id(), "relapse", "care-ms-ii", [RowReference("results", 1, "care-ms-ii/relapse/a")],
+        conversation_hash(conversation, TOKEN), "socketio", None, when,
+    )  # fmt: skip
+    record_answer(url, record)
+    record_feedback(url, record.answer_id, False, "too_long", now=when)
+    return record.answer_id
+
+
+def kept_answers(url: str) -> dict[str, list[str]]:
+    """The answer ids of each table of the feedback store."""
+    from sqlalchemy import select
+
+    with feedback_store.engine_for(url).connect() as connection:
+        return {
+            name: sorted(row.answer_id for row in connection.execute(select(table)))
+            for name, table in feedback_store.metadata.tables.items()
+        }
+
+
+def test_deleting_a_conversation_deletes_its_answers_and_their_feedback_and_no_one_else_s(
+    feedback_url: str,
+) -> None:
+    agent = agent_with(MemoryTrackerStore(DOMAIN))
+    given_answer(feedback_url, "patient-1")
+    theirs = given_answer(feedback_url, "patient-2")
+
+    async def scenario() -> Any:
+        await turn(agent.tracker_store, "patient-1", "how many relapsed?")
+        await delete_conversation(agent, "patient-1")
+        return await agent.tracker_store.retrieve("patient-1")
+
+    assert asyncio.run(scenario()) is None
+    assert kept_answers(feedback_url) == {
+        "answers_given": [theirs], "answer_knowledge_rows": [theirs], "answer_feedback": [theirs],
+    }  # fmt: skip
+
+
+def test_the_rasa_server_takes_the_token_from_its_action_endpoint_where_its_environment_has_none(
+    feedback_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As `make serve` and the tests start it: the token is in its endpoints file only."""
+    from rasa.utils.endpoints import EndpointConfig
+
+    monkeypatch.delenv("ACTION_SERVER_TOKEN")
+    agent = agent_with(MemoryTrackerStore(DOMAIN))
+    agent.action_endpoint = EndpointConfig(
+        "http://actions/webhook", headers={"Authorization": f"Bearer {TOKEN}"}
+    )
+    given_answer(feedback_url, "patient-1")
+    asyncio.run(delete_conversation(agent, "patient-1"))
+    assert kept_answers(feedback_url)["answers_given"] == []
+
+
+def test_with_the_feedback_store_down_deleting_fails_and_the_conversation_is_kept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The patient is told it could not be done, and asking again deletes both."""
+    monkeypatch.setenv("FEEDBACK_STORE_URL", "postgresql://nobody@127.0.0.1:1/feedback")
+    monkeypatch.setenv("ACTION_SERVER_TOKEN", TOKEN)
+    monkeypatch.setattr(feedback_store, "WRITER", feedback_store.Writer())
+    agent = agent_with(MemoryTrackerStore(DOMAIN))
+
+    async def scenario() -> Any:
+        await turn(agent.tracker_store, "patient-1", "how many relapsed?")
+        with pytest.raises(Exception) as failed:
+            await delete_conversation(agent, "patient-1")
+        assert feedback_store.is_outage(failed.value)
+        return await agent.tracker_store.retrieve("patient-1")
+
+    assert asyncio.run(scenario()) is not None
+
+
+def test_the_server_sweeps_away_answers_and_feedback_older_than_the_retention_period(
+    feedback_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(conversations, "RETENTION_DAYS", 30)
+    given_answer(feedback_url, "patient-1", days_ago=31)
+    recent = given_answer(feedback_url, "patient-1", days_ago=29)
+    asyncio.run(run_for(0.5, server_app(MemoryTrackerStore(DOMAIN))))
+    assert kept_answers(feedback_url)["answers_given"] == [recent]
+    assert kept_answers(feedback_url)["answer_feedback"] == [recent]
+
+
+def test_an_operator_deletes_answers_and_feedback_with_conversations_even_kept_in_memory(
+    feedback_url: str, capsys: pytest.CaptureFixture
+) -> None:
+    mine = given_answer(feedback_url, "patient-1", days_ago=3)
+    old = given_answer(feedback_url, "patient-2", days_ago=40)
+    settings = {"FEEDBACK_STORE_URL": feedback_url, "ACTION_SERVER_TOKEN": TOKEN}
+    code, said = command("delete --conversation patient-1 --dry-run", None, capsys, **settings)
+    assert code == 0 and said.splitlines()[-1] == (
+        "Answers and feedback: 1 answers of it are kept (dry run: nothing deleted)."
+    )
+    code, said = command("delete --conversation patient-1", None, capsys, **settings)
+    assert said.splitlines()[-1] == "Answers and feedback: deleted 1 answers of it."
+    assert mine not in kept_answers(feedback_url)["answers_given"]
+    code, said = command("delete --older-than 30", None, capsys, **settings)
+    assert said.splitlines()[-1] == "Answers and feedback: deleted 1 answers older than 30 days."
+    assert kept_answers(feedback_url) == {
+        "answers_given": [],
+        "answer_knowledge_rows": [],
+        "answer_feedback": [],
+    }
+    assert "patient-" not in said and old not in said
