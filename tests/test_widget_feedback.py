@@ -172,6 +172,24 @@ def test_a_press_for_an_answer_of_another_conversation_is_not_kept(
     assert kept(feedback_store_url, theirs)["feedback"] == []
 
 
+def test_deleting_the_conversation_deletes_its_answers_and_feedback(
+    page: Page, feedback_store_url: str
+) -> None:
+    answered(page).get_by_role("button", name="Yes").click()
+    conversation = stored_token(page).split(".")[0]
+    assert kept(feedback_store_url, conversation, lambda f: f["feedback"])["feedback"]
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Delete this conversation").click()
+    expect(page.locator("#status")).to_have_text(
+        re.compile("deleted from the server"), timeout=ANSWER_SECONDS
+    )
+    assert feedback_of(feedback_store_url, conversation, ACTION_SERVER_TOKEN) == {
+        "answers": [],
+        "rows": [],
+        "feedback": [],
+    }
+
+
 @pytest.mark.parametrize("screen", ["desktop", "phone"])
 def test_an_accessibility_audit_of_the_feedback_controls_finds_no_problem(
     browser: Browser, widget_url: str, screen: str
