@@ -67,6 +67,7 @@ REQUIRED_SECRETS = (
     "KNOWLEDGE_DB_PASSWORD",
     "KNOWLEDGE_READER_PASSWORD",
     "RASA_DB_PASSWORD",
+    "FEEDBACK_DB_PASSWORD",
     "REDIS_PASSWORD",
     "ACTION_SERVER_TOKEN",
     "WIDGET_SESSION_SECRET",
@@ -78,6 +79,7 @@ SECRETS_GIVEN_TO = {
     "KNOWLEDGE_DB_PASSWORD": {"postgres", "knowledge-loader"},
     "KNOWLEDGE_READER_PASSWORD": {"postgres", "action-server"},
     "RASA_DB_PASSWORD": {"postgres", "rasa"},
+    "FEEDBACK_DB_PASSWORD": {"postgres", "action-server", "rasa"},
     "REDIS_PASSWORD": {"redis", "rasa"},
     "ACTION_SERVER_TOKEN": {"action-server", "rasa"},
     "WIDGET_SESSION_SECRET": {"rasa"},
@@ -782,6 +784,7 @@ def test_the_rasa_container_is_given_the_model_its_code_and_its_settings(
         "/app/models": "./models",
         "/app/connectors": "./connectors",
         "/app/safety": "./safety",
+        "/app/feedback": "./feedback",  # the feedback store: the widget's presses, retention, deletion
         "/app/nlu": "./nlu",  # the intent classifier the model names
         # Where safety/ and connectors/ look for them.
         "/app/knowledge/red_flags.yml": "./knowledge/red_flags.yml",
@@ -957,10 +960,15 @@ def test_the_database_set_up_script_is_valid_shell_and_makes_both_databases() ->
     for script in scripts:
         subprocess.run(["bash", "-n", str(script)], check=True)
     text = "\n".join(script.read_text() for script in scripts)
-    for database in ("knowledge", "rasa"):
+    for database in ("knowledge", "rasa", "feedback"):
         assert f"CREATE DATABASE {database} OWNER {database};" in text
     assert "GRANT SELECT ON TABLES TO knowledge_reader" in text
-    for name in ("KNOWLEDGE_DB_PASSWORD", "KNOWLEDGE_READER_PASSWORD", "RASA_DB_PASSWORD"):
+    for name in (
+        "KNOWLEDGE_DB_PASSWORD",
+        "KNOWLEDGE_READER_PASSWORD",
+        "RASA_DB_PASSWORD",
+        "FEEDBACK_DB_PASSWORD",
+    ):
         assert f'"${name}"' in text
 
 
@@ -1024,7 +1032,8 @@ def new_postgres() -> Iterator[str]:
 def postgres_url(role: str, server: str, database: str, password: str | None = None) -> str:
     """The URL the compose file gives a service, with the dummy password for `role`."""
     variables = {"knowledge": "KNOWLEDGE_DB_PASSWORD", "knowledge_reader": "KNOWLEDGE_READER_PASSWORD",
-                 "rasa": "RASA_DB_PASSWORD", "postgres": "POSTGRES_PASSWORD"}  # fmt: skip
+                 "rasa": "RASA_DB_PASSWORD", "feedback": "FEEDBACK_DB_PASSWORD",
+                 "postgres": "POSTGRES_PASSWORD"}  # fmt: skip
     return f"postgresql://{role}:{password or dummy(variables[role])}@{server}/{database}"
 
 
@@ -1063,6 +1072,35 @@ def test_each_role_needs_its_own_password_and_stays_in_its_own_database(new_post
     assert refused(postgres_url("rasa", new_postgres, "knowledge"), "SELECT 1")
     assert refused(postgres_url("knowledge", new_postgres, "rasa"), "SELECT 1")
     assert not refused(postgres_url("knowledge", new_postgres, "knowledge"), "SELECT 1")
+    for other in ("knowledge", "rasa"):
+        assert refused(postgres_url("feedback", new_postgres, other), "SELECT 1")
+        assert refused(postgres_url(other, new_postgres, "feedback"), "SELECT 1")
+    assert refused(postgres_url("knowledge_reader", new_postgres, "feedback"), "SELECT 1")
+
+
+def test_both_servers_keep_answers_and_feedback_in_the_feedback_database_as_its_role(
+    new_postgres: str, resolved: dict[str, dict[str, Any]]
+) -> None:
+    """The URL compose gives both servers, on the database the set-up script made: the store makes
+    its tables on first use and keeps an answer and its feedback."""
+    from datetime import timedelta
+
+    from feedback import store
+
+    rasa, actions = environment_of(resolved["rasa"]), environment_of(resolved["action-server"])
+    assert rasa["FEEDBACK_STORE_URL"] == actions["FEEDBACK_STORE_URL"]
+    url = rasa["FEEDBACK_STORE_URL"].replace("@postgres:5432/", f"@{new_postgres}/")
+    assert url == postgres_url("feedback", new_postgres, "feedback")
+    given = store.AnswerRecord(
+        store.new_answer_id(), "relapse", "care-ms-ii", [store.RowReference("results", 1, "k")]
+    )
+    store.record_answer(url, given)
+    assert store.record_feedback(url, given.answer_id, False, "unclear")
+    assert [
+        row.reason
+        for row in store.feedback_by_topic(url, given.answered_at, given.answered_at + timedelta(1))
+    ] == ["unclear"]
+    store._engine(url).dispose()
 
 
 def test_rasa_keeps_conversations_in_its_database_as_its_own_role(new_postgres: str) -> None:
