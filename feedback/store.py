@@ -64,7 +64,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, ProgrammingError
 
 logger = logging.getLogger(__name__)
 
@@ -211,7 +211,8 @@ def engine_for(url: str) -> Engine:
             if url not in _ready:
                 try:
                     metadata.create_all(engine, checkfirst=True)
-                except IntegrityError:  # PostgreSQL: another server created them at that moment
+                except (IntegrityError, ProgrammingError):
+                    # PostgreSQL: the other server made them at that very moment. Now they are there.
                     metadata.create_all(engine, checkfirst=True)
                 _ready.add(url)
     return engine

@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 import time
 from datetime import date, datetime, timedelta, timezone
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
 from sqlalchemy import create_engine, inspect, select, text
@@ -212,3 +212,33 @@ def test_tables_another_server_made_are_used_as_they_are(tmp_path) -> None:
         connection.execute(text("SELECT 1"))
     record_answer(url, answer())
     assert len(rows_of(url, "answers_given")) == 1
+
+
+def _record_at_once(url: str, barrier: Any, results: Any) -> None:
+    """One server's first answer, at the same moment as the others' (a process of its own)."""
+    barrier.wait()
+    try:
+        record_answer(url, AnswerRecord(new_answer_id(), "relapse", None))
+        results.put("kept")
+    except Exception as error:  # noqa: BLE001 (reported to the test)
+        results.put(type(error).__name__)
+
+
+def test_servers_starting_together_on_a_new_postgresql_all_make_or_find_the_tables() -> None:
+    """Every Rasa server and action server makes the tables on first use: on PostgreSQL two at once
+    collide (a duplicate type), and the one that loses finds them made."""
+    import multiprocessing
+
+    from tests.services import require_postgres, scratch_database
+
+    with scratch_database(require_postgres(), "feedback_race") as url:
+        context = multiprocessing.get_context("spawn")
+        barrier, results = context.Barrier(6), context.Queue()
+        servers = [context.Process(target=_record_at_once, args=(url, barrier, results)) for _ in range(6)]
+        for server in servers:
+            server.start()
+        for server in servers:
+            server.join(120)
+        assert [results.get(timeout=5) for _ in servers] == ["kept"] * 6
+        assert len(rows_of(url, "answers_given")) == 6
+        store._engine(url).dispose()
