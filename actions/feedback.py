@@ -84,7 +84,10 @@ WHAT_WAS_WRONG_IN_WORDS = (
 )
 NOTHING_TO_RATE = "Thank you. Ask me a question first. Then you can tell me if the answer helped."
 # Feedback typed in words the model took for feedback, but not the exact words offered.
-NEGATIVE = re.compile(r"\b(not|no|never|unhelpful|useless)\b|n't\b", re.IGNORECASE)
+NEGATIVE = re.compile(
+    r"\b(not|no|nope|never|unhelpful|useless|(was|were|is|are|did|does|do|has|have|ca|could|wo|would)n'?t)\b",
+    re.IGNORECASE,
+)
 FIXED_TEXTS = (
     QUESTION,
     WHAT_WAS_WRONG,

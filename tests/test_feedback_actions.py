@@ -244,6 +244,19 @@ def test_feedback_typed_later_in_words_is_on_the_latest_answer(use_store: str, f
         ]
 
 
+@pytest.mark.parametrize(
+    "typed, helpful",
+    [("that wasnt helpful", False), ("it didn't help", False), ("nope, not useful", False),
+     ("useless", False), ("really helpful", True), ("very useful thanks", True), ("that helped", True)],
+)  # fmt: skip
+def test_feedback_typed_in_other_words_is_read_the_right_way_round(typed: str, helpful: bool) -> None:
+    answer_id = new_answer_id()
+    tracker = tracker_from(
+        feedback.INTENT, typed, slots={feedback.LAST_ANSWER_SLOT: answer_id}, channel="rest"
+    )
+    assert feedback.said_of_it(tracker) == (answer_id, helpful, None)
+
+
 def test_feedback_with_no_answer_to_rate_is_thanked_and_not_kept(use_store: str, feedback_url: str) -> None:
     sent, _ = run_action(
         feedback.ActionRecordFeedback(), tracker_from(feedback.INTENT, "helpful", channel="rest")
