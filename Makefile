@@ -10,7 +10,7 @@ INSTALLED := $(VENV)/.installed
 MODEL := models/assistant.tar.gz
 KNOWLEDGE_DB := var/knowledge.db
 KNOWLEDGE_FILES := $(shell find knowledge -name '*.yml')
-STORE_CODE := actions/models.py actions/knowledge_files.py actions/loader.py safety/red_flags.py \
+STORE_CODE := actions/models.py actions/knowledge_files.py actions/reviews.py actions/loader.py safety/red_flags.py \
   $(wildcard migrations/versions/*.py)
 TRAINING_FILES := config.yml domain.yml $(wildcard data/*.yml) nlu/intent_classifier.py
 WEB_PACKAGES := web/node_modules/.package-lock.json
