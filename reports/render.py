@@ -108,13 +108,18 @@ def _answered(summary: Summary, plots: dict[str, Path]) -> str:
         for topic, count in sorted(summary.answered_by_topic.items(), key=lambda item: (-item[1], item[0])):
             cells = [str(summary.answered_by_topic_and_trial.get((topic, trial), 0)) for trial in trials]
             lines.append(f"| {_topic(topic)} | " + " | ".join(cells) + f" | {count} |")
-        lines.append(
-            f"\nThe trial is the one the answer was about (the slot `trial` the answer set). An answer "
-            f'about several trials side by side counts under each, and once under "answers"; '
-            f"`{NO_TRIAL}` is an answer the same for every trial (the medicines, the side effects "
-            f"overall). `{DEFINITION}` is a word explained from the glossary. An answer to two "
-            "questions in one message counts under the last topic.\n"
-        )
+        notes = [
+            "The trial is the one the answer was about (the slot `trial` the answer set). An answer "
+            'about several trials side by side counts under each of them, and once under "answers". '
+            "An answer to two questions in one message counts under the last topic."
+        ]
+        if NO_TRIAL in trials:
+            notes.append(
+                f"`{NO_TRIAL}`: an answer the same for every trial (the medicines, the risks overall)."
+            )
+        if DEFINITION in summary.answered_by_topic:
+            notes.append(f"`{DEFINITION}`: a word explained from the glossary.")
+        lines.append("\n" + " ".join(notes) + "\n")
     lines.append(f"![Questions answered, by topic and trial]({plots['topics'].name})\n")
     return "\n".join(lines)
 
@@ -137,8 +142,8 @@ def _unanswered(summary: Summary, retention_days: int) -> str:
     retained = summary.retained_since
     lines.append(
         "Names, email addresses, phone numbers, NHS-style numbers, postcodes and dates are masked, "
-        "as `[name]`, `[email]`, `[phone]` and so on; check before sharing further, as a net for the "
-        "obvious misses some. Quoted only for messages the conversation store may still hold "
+        "as `[name]`, `[email]`, `[phone]` and so on. Masking catches the obvious, not everything: "
+        "check before sharing further. Quoted only for messages the conversation store may still hold "
         f"(`CONVERSATION_RETENTION_DAYS`: {retention_days} days, so since {_when(retained)}).\n"
     )
     if summary.unanswered:
