@@ -111,6 +111,8 @@ def test_a_uk_postcode_is_masked() -> None:
         "what does EDSS mean?",
         "after 5 years how many needed a 3rd course?",
         "what about ocrelizumab in MS?",
+        "the rates 0.18 0.39 and 0.26 0.52 confuse me",
+        "what happened from 2007-2009 and 2009-2011?",
     ],
 )
 def test_a_question_without_personal_details_is_shown_as_typed(question: str) -> None:

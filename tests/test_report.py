@@ -202,6 +202,18 @@ def report(filled: Filled, tmp_path_factory: pytest.TempPathFactory) -> tuple[Wr
     return written, out.read_text()
 
 
+def words_of_patients_in(printed: str) -> list[str]:
+    """Every run of three words of a scripted message found in `printed`: a message's words,
+    masked or not, are no less a patient's."""
+    found = []
+    for said in SENT:
+        words = said.text.split()
+        found += [
+            " ".join(words[i : i + 3]) for i in range(len(words) - 2) if " ".join(words[i : i + 3]) in printed
+        ]
+    return found
+
+
 def table_row(*cells: object) -> str:
     """A row of a Markdown table, as the report writes it."""
     return "| " + " | ".join(map(str, cells)) + " |"
@@ -295,7 +307,8 @@ def test_the_emergency_is_counted_and_its_words_appear_nowhere(
         filled.url, filled.since, filled.until, written.report.parent / "again.md", retention_days=30
     )
     logged = "\n".join(record.getMessage() for record in caplog.records)
-    assert [words for words in ("chest pain", *PLANTED_DETAILS, "ocrelizumab") if words in logged] == []
+    assert words_of_patients_in(logged) == []
+    assert [words for words in ("chest pain", *PLANTED_DETAILS) if words in logged] == []
 
 
 def test_questions_older_than_the_retention_period_are_counted_but_never_quoted(
@@ -367,7 +380,7 @@ def test_make_report_prints_where_the_report_is_and_its_counts_never_a_patient_s
         "report.md",
     ]
     printed = run.stdout + run.stderr
-    assert [said.text for said in SENT if said.text in printed] == []
+    assert words_of_patients_in(printed) == []
     assert [detail for detail in [*PLANTED_DETAILS, "chest pain"] if detail in printed] == []
 
 
