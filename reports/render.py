@@ -158,7 +158,8 @@ def _unanswered(summary: Summary, retention_days: int) -> str:
     if summary.withheld_possible_emergencies:
         lines.append(
             f"{summary.withheld_possible_emergencies} withheld: the red-flag rules or the model took "
-            "them for a possible emergency, whose words this report never shows.\n"
+            f"{'it' if summary.withheld_possible_emergencies == 1 else 'them'} for a possible emergency, "
+            "whose words this report never shows.\n"
         )
     return "\n".join(lines)
 
