@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Mapping
 
+from actions.database import DB_URL_VARIABLE
 from reports import events, feedback, plots, render, review, summary, turns
 
 DEFAULT_OUT = Path("results") / "report" / "report.md"
@@ -60,7 +61,7 @@ def write_report(
         retention_days=retention_days,
         plots=drawn,
         feedback_rows=feedback.feedback_rows(since, until, environment),
-        review_section=review.content_due_for_review_section(now.date()),
+        review_section=review.content_due_for_review_section(now.date(), environment.get(DB_URL_VARIABLE)),
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)

@@ -13,7 +13,7 @@ them; then the report is made from that database, and must give back what was se
   allows: the same report made a retention period later counts them but quotes none;
 - never a word of the emergency, in the report, beside it or on the screen;
 - a section for the feedback on answers, which says no feedback store is configured until one
-  is, and shows feedback by topic once it is; and a placeholder for the content due for review.
+  is, and shows feedback by topic once it is; and the knowledge files due for review, soonest first.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import time
 from collections import Counter
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterator
 
@@ -34,7 +34,8 @@ import sqlalchemy as sa
 
 from actions.advice import CANNOT_DECIDE
 from actions.fallback import NOT_SURE, OUT_OF_SCOPE
-from reports import feedback
+from actions.store import KnowledgeStore
+from reports import feedback, review
 from reports.__main__ import main
 from reports.feedback import FeedbackRow
 from reports.render import escaped
@@ -425,9 +426,31 @@ def test_feedback_is_shown_by_topic_once_a_feedback_store_gives_it(
     ]
 
 
-def test_the_content_due_for_review_has_its_section_for_part_1_to_fill(report: tuple[Written, str]) -> None:
+def test_the_report_lists_every_knowledge_file_soonest_due_first(report: tuple[Written, str]) -> None:
     _, text = report
-    assert "## Content due for review\n\nNot available yet" in text
+    section = text.split("## Content due for review")[1].split("\n## ")[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    assert len(rows) == 10
+    dues = [row.split(" | ")[4] for row in rows]
+    assert dues == sorted(dues)
+    assert "await a clinician's review" in section
+
+
+def test_the_report_marks_what_falls_due_within_thirty_days_and_what_is_overdue(knowledge_url: str) -> None:
+    with KnowledgeStore.open(knowledge_url) as store:
+        reviews = store.reviews()
+    soonest = reviews[0].next_review_due
+    calm = review.content_due_for_review_section(soonest - timedelta(days=31), knowledge_url)
+    assert "0 of 10 knowledge files fall due" in calm and "due within" not in calm.split("|---|")[1]
+    soon = review.content_due_for_review_section(soonest - timedelta(days=5), knowledge_url)
+    assert f"| {soonest} | due within 30 days |" in soon
+    late = review.content_due_for_review_section(soonest + timedelta(days=1), knowledge_url)
+    assert f"| {soonest} | **overdue** |" in late and "are past their date" in late
+
+
+def test_the_report_says_so_when_the_knowledge_store_cannot_be_read(tmp_path: Path) -> None:
+    missing = f"sqlite:///{tmp_path / 'none' / 'knowledge.db'}"
+    assert review.NOT_AVAILABLE in review.content_due_for_review_section(date(2027, 1, 1), missing)
 
 
 # -- without the live assistant ----------------------------------------------------------------------
