@@ -10,7 +10,7 @@ INSTALLED := $(VENV)/.installed
 MODEL := models/assistant.tar.gz
 KNOWLEDGE_DB := var/knowledge.db
 KNOWLEDGE_FILES := $(shell find knowledge -name '*.yml')
-STORE_CODE := actions/models.py actions/knowledge_files.py actions/loader.py safety/red_flags.py \
+STORE_CODE := actions/models.py actions/knowledge_files.py actions/reviews.py actions/loader.py safety/red_flags.py \
   $(wildcard migrations/versions/*.py)
 TRAINING_FILES := config.yml domain.yml $(wildcard data/*.yml) nlu/intent_classifier.py
 WEB_PACKAGES := web/node_modules/.package-lock.json
@@ -20,7 +20,7 @@ TOOLS_INSTALLED := $(TOOLS_VENV)/.installed
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help install knowledge train web browser checkers tools run serve test bench blind clean
+.PHONY: help install knowledge train web browser checkers tools run serve test bench blind report clean
 
 help: ## List the commands
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -100,6 +100,11 @@ bench: $(KNOWLEDGE_DB) | $(INSTALLED) ## Measure answer quality and speed agains
 
 blind: $(KNOWLEDGE_DB) $(MODEL) ## Score the assistant on the blind conversations (never tune on them)
 	$(BIN)/python -m bench.conversations --out results/blind-conversations.json
+
+# Reads the conversation store TRACKER_STORE_URL names, as the servers do; the range in days
+# (UTC), e.g. `make report SINCE=2026-11-01 UNTIL=2026-11-30`; by default the last 30 days.
+report: | $(INSTALLED) ## The content team's report from the conversations (TRACKER_STORE_URL; SINCE=, UNTIL=)
+	$(BIN)/python -m reports $(if $(SINCE),--since $(SINCE)) $(if $(UNTIL),--until $(UNTIL)) $(if $(OUT),--out $(OUT))
 
 clean: ## Remove the trained model, the knowledge store, the widget's packages, the test tools and test results
 	rm -rf models var results .rasa web/node_modules $(TOOLS_VENV)

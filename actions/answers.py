@@ -16,7 +16,18 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 from actions import phrasing
 from actions.asked import PLACEBO, RESULTS
-from actions.models import Arm, Comparison, Endpoint, Guidance, OtherTrial, Result, Source, Treatment, Trial
+from actions.models import (
+    Arm,
+    Comparison,
+    ContentReview,
+    Endpoint,
+    Guidance,
+    OtherTrial,
+    Result,
+    Source,
+    Treatment,
+    Trial,
+)
 from actions.phrasing import sentence
 from actions.store import KnowledgeStore
 from actions.topics import IN_SHORT, LONG_TERM, SAME_IN_EVERY_TRIAL
@@ -69,12 +80,16 @@ class Reply:
 
     paragraphs: list[str] = field(default_factory=list)
     cited: list[Source] = field(default_factory=list)
+    reviews: list[ContentReview] = field(default_factory=list)
 
     def say(self, text: str, *rows: object) -> None:
         if text:
             self.paragraphs.append(text)
         for row in rows:
             self.cited.extend(getattr(row, "sources", []))
+            review = getattr(row, "review", None)
+            if review is not None:
+                self.reviews.append(review)
         drawn = _drawn_on.get()
         if drawn is not None:
             drawn.extend(rows)
@@ -82,11 +97,14 @@ class Reply:
     def extend(self, other: Reply) -> None:
         self.paragraphs.extend(other.paragraphs)
         self.cited.extend(other.cited)
+        self.reviews.extend(other.reviews)
 
     def messages(self) -> list[str]:
         """The paragraphs as messages, the source line ending the last one: fewer bubbles to read,
-        and the source stays under what it backs."""
+        and the source stays under what it backs. It says when those facts were last checked."""
         line = phrasing.source_line(self.cited)
+        if line and self.reviews:
+            line = f"{line} {phrasing.review_line(self.reviews)}"
         if not line:
             return list(self.paragraphs)
         if not self.paragraphs:

@@ -10,14 +10,18 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 import yaml
+from sqlalchemy import inspect
 
 from actions.models import (
     Arm,
+    Cited,
     Comparison,
+    ContentReview,
     Endpoint,
     FollowUp,
     FollowUpMeasure,
@@ -31,7 +35,10 @@ from actions.models import (
     Treatment,
     Trial,
 )
+from actions.reviews import Overdue, read_review, relative_path
 from safety.red_flags import RedFlagChecker, RedFlagFileError
+
+REVIEW = "review"
 
 UNITS = ("percent", "per person per year", "points")
 FOLLOW_UP_UNITS = ("percent", "per person per year")
@@ -86,6 +93,7 @@ _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
 class Knowledge:
     """Everything read from the knowledge files, as unsaved rows."""
 
+    reviews: list[ContentReview] = field(default_factory=list)
     sources: dict[str, Source] = field(default_factory=dict)
     treatments: dict[str, Treatment] = field(default_factory=dict)
     guidance: list[Guidance] = field(default_factory=list)
@@ -95,6 +103,7 @@ class Knowledge:
 
     def rows(self) -> list[Any]:
         return [
+            *self.reviews,
             *self.sources.values(),
             *self.treatments.values(),
             *self.guidance,
@@ -215,10 +224,24 @@ def _each_entry(
         yield number, _Entry(problems, path, f"{what} {_name(data, name_field, number)}", data, fields)
 
 
-def read_knowledge(directory: Path) -> Knowledge:
-    """Read and check every knowledge file in `directory`; raise `KnowledgeError` on problems."""
+def read_knowledge(directory: Path, today: date | None = None, overdue: Overdue | None = None) -> Knowledge:
+    """Read and check every knowledge file in `directory`; raise `KnowledgeError` on problems.
+
+    Each file's `review:` block is read too (see `actions.reviews`): a file past its next review
+    date on `today` is a problem, unless `overdue` gives the reason to load it anyway.
+    """
+    today = today or date.today()
     problems: list[Problem] = []
     knowledge = Knowledge()
+
+    def reviewed(path: Path, data: Any) -> None:
+        """Read a file's `review:` block, and link the rows just read from it to that review."""
+        review, said = read_review(data, relative_path(path, directory), today, overdue)
+        problems.extend(Problem(path, REVIEW, message) for message in said)
+        if review is not None:
+            knowledge.reviews.append(review)
+            _link_to_review(knowledge.rows(), review)
+
     readers: list[tuple[Path, str, Callable[..., None]]] = [
         (directory / "sources.yml", "sources", _read_sources),
         (directory / "treatments.yml", "treatments", _read_treatments),
@@ -229,8 +252,10 @@ def read_knowledge(directory: Path) -> Knowledge:
     for path, section, reader in readers:
         document = _load_yaml(path, problems)
         if document is not None:
+            review = document.pop(REVIEW, None) if isinstance(document, dict) else None
             top = _Entry(problems, path, "file", document, (section,))
             reader(knowledge, problems, path, top.entries(section))
+            reviewed(path, review)
 
     trial_files = sorted((directory / "trials").glob("*.yml"))
     if not trial_files:
@@ -238,17 +263,25 @@ def read_knowledge(directory: Path) -> Knowledge:
     for path in trial_files:
         document = _load_yaml(path, problems)
         if document is not None:
+            review = document.pop(REVIEW, None) if isinstance(document, dict) else None
             _read_trial(knowledge, problems, path, document)
+            reviewed(path, review)
 
     for path in sorted((directory / "follow_ups").glob("*.yml")):
         document = _load_yaml(path, problems)
         if document is not None:
+            review = document.pop(REVIEW, None) if isinstance(document, dict) else None
             _read_follow_up(knowledge, problems, path, document)
+            reviewed(path, review)
 
+    red_flags = directory / "red_flags.yml"
     try:
-        RedFlagChecker.from_file(directory / "red_flags.yml")
+        RedFlagChecker.from_file(red_flags)
     except RedFlagFileError as error:
-        problems.append(Problem(directory / "red_flags.yml", "red flags", str(error)))
+        problems.append(Problem(red_flags, "red flags", str(error)))
+    else:
+        document = _load_yaml(red_flags, problems)
+        reviewed(red_flags, document.get(REVIEW) if isinstance(document, dict) else None)
 
     defaults = [trial for trial in knowledge.trials if trial.is_default]
     if len(defaults) > 1:
@@ -259,6 +292,25 @@ def read_knowledge(directory: Path) -> Knowledge:
     if problems:
         raise KnowledgeError(problems)
     return knowledge
+
+
+def _link_to_review(rows: Iterable[Any], review: ContentReview) -> None:
+    """Link each row stating a fact that has no review yet, and the rows under it, to `review`.
+
+    Called after each file is read, so the rows it added (and only those) get its review: a
+    trial's results hang under its endpoints, a follow-up's under its trial.
+    """
+    waiting, seen = list(rows), set()
+    while waiting:
+        row = waiting.pop()
+        if id(row) in seen:
+            continue
+        seen.add(id(row))
+        if isinstance(row, Cited) and row.review is None:
+            row.review = review
+        for relationship in inspect(type(row)).relationships:
+            if relationship.direction.name == "ONETOMANY":
+                waiting.extend(getattr(row, relationship.key))
 
 
 def _load_yaml(path: Path, problems: list[Problem]) -> Any:

@@ -7,13 +7,14 @@ where its figures come from.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import List
 
 from sqlalchemy import (
     JSON,
     Boolean,
     Column,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -50,8 +51,39 @@ class Source(Base):
     published: Mapped[str] = Column(String(32), nullable=False)
 
 
+class ContentReview(Base):
+    """When one knowledge file was last checked, how, by which role, and when it is next due.
+
+    `kind` says what the check was: `source check` (against the published sources, by the
+    content team) or `clinical review` (signed off by a clinician). Nothing claims a clinical
+    review that did not happen: answers from a file with a source check say a clinician has not
+    reviewed it yet. `override_reason` is set only when the file was loaded past its next review
+    date on purpose (`python -m actions.loader --allow-overdue REASON`); answers then say so.
+    """
+
+    __tablename__ = "content_reviews"
+
+    id: Mapped[int] = Column(Integer, primary_key=True)
+    file: Mapped[str] = Column(String(200), unique=True, nullable=False)
+    kind: Mapped[str] = Column(String(32), nullable=False)
+    reviewed_on: Mapped[date] = Column(Date, nullable=False)
+    reviewed_by: Mapped[str] = Column(String(100), nullable=False)
+    next_review_due: Mapped[date] = Column(Date, nullable=False)
+    override_reason: Mapped[str | None] = Column(Text)
+    overridden_at: Mapped[datetime | None] = Column(DateTime(timezone=True))
+
+
 class Cited:
-    """Mixin: gives a table a many-to-many link to `Source`, through its own link table."""
+    """Mixin: gives a table a many-to-many link to `Source`, through its own link table, and
+    the review of the knowledge file its row was read from."""
+
+    @declared_attr
+    def review_id(cls) -> Mapped[int | None]:
+        return Column(Integer, ForeignKey("content_reviews.id", ondelete="SET NULL"))
+
+    @declared_attr
+    def review(cls) -> Mapped[ContentReview | None]:
+        return relationship(ContentReview)
 
     @declared_attr
     def sources(cls) -> Mapped[List[Source]]:

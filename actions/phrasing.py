@@ -8,10 +8,12 @@ absolute ones they came from.
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Iterable, Sequence
 
-from actions.models import Comparison, Endpoint, Result, Source
+from actions.models import Comparison, ContentReview, Endpoint, Result, Source
+from actions.reviews import CLINICAL_REVIEW
 
 PER = 100  # natural frequencies are said "in 100 people"
 IN_BRIEF = ("percent", "per person per year")  # the units a short answer says in its own words
@@ -303,6 +305,31 @@ def source_line(sources: Iterable[Source]) -> str:
         return ""
     said = [sentence(source.short_citation) for source in seen.values()]
     return ("Source: " if len(said) == 1 else "Sources: ") + " ".join(said)
+
+
+def review_line(reviews: Iterable[ContentReview], today: date | None = None) -> str:
+    """When the facts of an answer were last checked, from the reviews of the files they came from.
+
+    It follows the source line, so "Checked" reads as checked against those sources. Several
+    files: the oldest check is said. A check against the sources is never said as a clinician's
+    review. A file past its review date says so: loaded on purpose after it, or loaded before
+    it and still served.
+    """
+    today = today or date.today()
+    reviews = list({review.file: review for review in reviews if review is not None}.values())
+    if not reviews:
+        return ""
+    oldest = min(reviews, key=lambda review: review.reviewed_on)
+    month = f"{oldest.reviewed_on:%B %Y}"
+    if any(review.kind != CLINICAL_REVIEW for review in reviews):
+        said = f"Checked {month}. No doctor has reviewed it yet."
+    else:
+        said = f"Reviewed by our {oldest.reviewed_by} in {month}."
+    late = [review for review in reviews if review.override_reason or review.next_review_due < today]
+    if late:
+        due = min(review.next_review_due for review in late)
+        said += f" It was due for review in {due:%B %Y}, so it may be out of date."
+    return said
 
 
 def source_listing(source: Source) -> str:

@@ -34,6 +34,7 @@ from actions.matching import find_all_mentions, find_mention
 from actions.models import (
     Arm,
     Comparison,
+    ContentReview,
     Endpoint,
     FollowUp,
     FollowUpResult,
@@ -237,6 +238,11 @@ class KnowledgeStore:
             return sorted(cited.values(), key=lambda source: source.published)
 
         return list(self._once("sources_of_figures", ask))
+
+    def reviews(self) -> list[ContentReview]:
+        """Each knowledge file's last check and next review date, soonest due first."""
+        query = select(ContentReview).order_by(ContentReview.next_review_due, ContentReview.file)
+        return list(self._once("reviews", lambda: list(self.session.execute(query).scalars())))
 
     def sources(self) -> list[Source]:
         query = select(Source).order_by(Source.key)

@@ -480,6 +480,11 @@ def test_advice_for_someone_new_to_treatment_gives_care_ms_i_facts(use_store) ->
 
 # The next trial needs no code: a made-up third trial, in a copy of the files only.
 INVENTED_TRIAL = """
+review:
+  kind: source check
+  reviewed_on: 2026-12-02
+  reviewed_by: content editor
+  next_review_due: 2027-06-02
 trial:
   key: invented-trial
   name: INVENTED
