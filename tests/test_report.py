@@ -19,6 +19,7 @@ them; then the report is made from that database, and must give back what was se
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 import time
@@ -402,9 +403,13 @@ def test_a_database_that_is_not_the_conversation_store_is_refused_saying_so(
 def test_feedback_is_shown_by_topic_once_a_feedback_store_gives_it(
     filled: Filled, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Until part 2 of issue 17 wires its store into `reports.feedback.feedback_rows`, the report
-    says there is none; once it does, the rows are counted by topic, most "not helpful" first."""
-    none = write_report(filled.url, filled.since, filled.until, tmp_path / "none.md", retention_days=30)
+    """With no feedback store configured the report says there is none; given rows, they are
+    counted by topic, most "not helpful" first."""
+    monkeypatch.setattr(feedback.store, "DEFAULT_PATH", tmp_path / "never-made.db")
+    unset = {name: value for name, value in os.environ.items() if name != "FEEDBACK_STORE_URL"}
+    none = write_report(
+        filled.url, filled.since, filled.until, tmp_path / "none.md", retention_days=30, environment=unset
+    )
     assert feedback.NOT_CONFIGURED in none.report.read_text()
 
     rows = [
@@ -424,6 +429,51 @@ def test_feedback_is_shown_by_topic_once_a_feedback_store_gives_it(
         "| `infections` (Infections) | 0 | 2 | not what I asked (2) |",
         "| `relapse` (How many had relapses) | 1 | 1 | hard to understand (1) |",
     ]
+
+
+def test_feedback_on_the_live_assistant_s_answers_is_read_from_the_feedback_store(
+    filled: Filled, tmp_path: Path, feedback_store_url: str
+) -> None:
+    """The live assistant recorded every answer it gave in the feedback store (FEEDBACK_STORE_URL);
+    "No" with a reason on one, "Yes" on another, kept as the servers keep a press: the report
+    counts them under those answers' topics, the reason in the patient's words, and nothing else
+    of the period."""
+    from feedback import store
+
+    window = (store.answers.c.answered_at >= filled.since) & (store.answers.c.answered_at < filled.until)
+    with store.engine_for(feedback_store_url).connect() as connection:
+        given = connection.execute(
+            sa.select(store.answers.c.answer_id, store.answers.c.topic).where(window).order_by("answered_at")
+        ).all()
+    assert len(given) >= 2, "the scripted conversations' answers were recorded"
+    (unhelpful, topic), (helpful, other) = given[0], given[-1]
+    assert store.record_feedback(feedback_store_url, unhelpful, False, "not_asked")
+    assert store.record_feedback(feedback_store_url, helpful, True)
+
+    written = write_report(filled.url, filled.since, filled.until, tmp_path / "live.md", retention_days=30)
+    section = written.report.read_text().split("## Feedback by topic")[1].split("##")[0]
+    counts = {line.split(" | ")[0].lstrip("| "): line.split(" | ")[1:] for line in section.splitlines()
+              if line.startswith("| `")}  # fmt: skip
+    if topic == other:
+        assert list(counts.values()) == [["1", "1", "not what I asked (1) |"]]
+    else:
+        assert [values for name, values in counts.items() if f"`{topic}`" in name] == [
+            ["0", "1", "not what I asked (1) |"]
+        ]
+        assert [values for name, values in counts.items() if f"`{other}`" in name] == [["1", "0", " |"]]
+    assert len(counts) == len({topic, other})
+
+
+def test_a_feedback_store_that_cannot_be_read_stops_the_report_saying_why(
+    filled: Filled, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    environment = {
+        "TRACKER_STORE_URL": filled.url,
+        "FEEDBACK_STORE_URL": "postgresql://nobody:secret@127.0.0.1:1/feedback",
+    }
+    assert main(["--out", str(tmp_path / "report.md")], environment=environment) == 1
+    said = capsys.readouterr().err
+    assert "The feedback store could not be read (OperationalError)" in said and "secret" not in said
 
 
 def test_the_report_lists_every_knowledge_file_soonest_due_first(report: tuple[Written, str]) -> None:
