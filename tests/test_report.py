@@ -50,7 +50,9 @@ from tests.live_bot import LiveBot, action_server, all_running, rasa_environment
 
 PLANTED_EMAIL = "jo.bloggs@example.org"
 PLANTED_PHONE = "07700 900123"
-NOT_UNDERSTOOD = f"Can you text me the answer on {PLANTED_PHONE} or email {PLANTED_EMAIL}"
+# Far below the fallback's threshold (0.13 for its best guess): "Can you text me the answer on ...",
+# at 0.298 against the threshold's 0.3, became an advice refusal when the model learnt feedback.
+NOT_UNDERSTOOD = f"ring me on {PLANTED_PHONE} or email {PLANTED_EMAIL}"
 OTHER_MEDICINE = "what about ocrelizumab? My name is Jo Bloggs, NHS number 943 476 5919, born 12/03/1980"
 PLANTED_DETAILS = [PLANTED_EMAIL, PLANTED_PHONE, "Jo Bloggs", "943 476 5919", "12/03/1980"]
 EMERGENCY = "I have crushing chest pain right now"
@@ -277,7 +279,7 @@ def test_unanswered_questions_are_counted_by_why(report: tuple[Written, str]) ->
 def test_unanswered_questions_are_quoted_with_personal_details_masked(report: tuple[Written, str]) -> None:
     written, text = report
     day = written.summary.since.date()
-    assert table_row(day, "not understood", "Can you text me the answer on [phone] or email [email]") in text
+    assert table_row(day, "not understood", "ring me on [phone] or email [email]") in text
     assert (
         table_row(
             day,
@@ -326,7 +328,7 @@ def test_questions_older_than_the_retention_period_are_counted_but_never_quoted(
     assert written.summary.unanswered_count == 2
     assert written.summary.unanswered == []
     assert "2 older than the retention period: counted, not quoted." in text
-    assert "text me the answer" not in text and "ocrelizumab" not in text
+    assert "ring me on" not in text and "ocrelizumab" not in text
     # With a retention period long enough, the same messages are quoted.
     kept = write_report(
         filled.url, filled.since, filled.until, tmp_path / "kept.md", now=later, retention_days=60
